@@ -1,0 +1,1 @@
+//! pipewright-ciyaml (being written).

@@ -1,0 +1,1 @@
+//! pipewright-core (being written).

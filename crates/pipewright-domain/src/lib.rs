@@ -1,0 +1,8 @@
+//! Pipewright's domain vocabulary: job and pipeline statuses with GitLab's exact strings, the
+//! job state machine and the composite status, as pure functions.
+//!
+//! No IO, no async, no database: everything here is testable with plain values.
+
+pub mod status;
+
+pub use status::{Status, UnknownStatus, When};

@@ -1,0 +1,1 @@
+//! pipewright-git (being written).

@@ -1,0 +1,1 @@
+//! pipewright-http (being written).

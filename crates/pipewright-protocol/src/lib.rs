@@ -1,0 +1,1 @@
+//! pipewright-protocol (being written).

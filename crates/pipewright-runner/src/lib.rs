@@ -1,0 +1,1 @@
+//! pipewright-runner (being written).

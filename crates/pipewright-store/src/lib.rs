@@ -1,0 +1,1 @@
+//! pipewright-store (being written).
