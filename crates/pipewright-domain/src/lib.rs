@@ -3,6 +3,8 @@
 //!
 //! No IO, no async, no database: everything here is testable with plain values.
 
+pub mod composite;
 pub mod status;
 
+pub use composite::{CompositeItem, apply_pipeline_status, composite, dag_composite};
 pub use status::{Status, UnknownStatus, When};
