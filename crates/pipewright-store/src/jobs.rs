@@ -1,0 +1,335 @@
+use pipewright_domain::{Status, When};
+use sqlx::{FromRow, Sqlite, Transaction};
+
+use crate::error::corrupt;
+use crate::model::{Job, Pipeline};
+use crate::{Store, StoreError, now_ms};
+
+const JOB_COLUMNS: &str = "id, project_id, pipeline_id, kind, name, stage, stage_idx, status, when_kind, allow_failure, needs, options, tag_list, ref_name, tag, user_id, runner_id, cancel_gracefully, retried, timeout, created_at, updated_at, queued_at, started_at, finished_at, erased_at, erased_by, failure_reason, exit_code, coverage";
+
+#[derive(FromRow)]
+struct JobRow {
+    id: i64,
+    project_id: i64,
+    pipeline_id: i64,
+    kind: String,
+    name: String,
+    stage: String,
+    stage_idx: i32,
+    status: String,
+    when_kind: String,
+    allow_failure: bool,
+    needs: Option<String>,
+    options: String,
+    tag_list: String,
+    ref_name: String,
+    tag: bool,
+    user_id: Option<i64>,
+    runner_id: Option<i64>,
+    cancel_gracefully: bool,
+    retried: bool,
+    timeout: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+    queued_at: Option<i64>,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+    erased_at: Option<i64>,
+    erased_by: Option<i64>,
+    failure_reason: Option<String>,
+    exit_code: Option<i32>,
+    coverage: Option<f64>,
+}
+
+impl TryFrom<JobRow> for Job {
+    type Error = StoreError;
+
+    fn try_from(row: JobRow) -> Result<Self, StoreError> {
+        let needs = row
+            .needs
+            .map(|json| serde_json::from_str::<Vec<String>>(&json))
+            .transpose()
+            .map_err(corrupt)?;
+        Ok(Job {
+            status: row.status.parse().map_err(corrupt)?,
+            when: row.when_kind.parse::<When>().map_err(corrupt)?,
+            tag_list: serde_json::from_str(&row.tag_list).map_err(corrupt)?,
+            needs,
+            id: row.id,
+            project_id: row.project_id,
+            pipeline_id: row.pipeline_id,
+            kind: row.kind,
+            name: row.name,
+            stage: row.stage,
+            stage_idx: row.stage_idx,
+            allow_failure: row.allow_failure,
+            options: row.options,
+            ref_name: row.ref_name,
+            tag: row.tag,
+            user_id: row.user_id,
+            runner_id: row.runner_id,
+            cancel_gracefully: row.cancel_gracefully,
+            retried: row.retried,
+            timeout: row.timeout,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            queued_at: row.queued_at,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+            erased_at: row.erased_at,
+            erased_by: row.erased_by,
+            failure_reason: row.failure_reason,
+            exit_code: row.exit_code,
+            coverage: row.coverage,
+        })
+    }
+}
+
+fn into_jobs(rows: Vec<JobRow>) -> Result<Vec<Job>, StoreError> {
+    rows.into_iter().map(Job::try_from).collect()
+}
+
+pub struct NewJob {
+    pub kind: String,
+    pub name: String,
+    pub stage: String,
+    pub stage_idx: i32,
+    pub status: Status,
+    pub when: When,
+    pub allow_failure: bool,
+    pub needs: Option<Vec<String>>,
+    pub options: String,
+    pub tag_list: Vec<String>,
+    pub user_id: Option<i64>,
+    pub timeout: Option<i64>,
+}
+
+pub(crate) async fn insert_job(
+    tx: &mut Transaction<'_, Sqlite>,
+    pipeline: &Pipeline,
+    job: &NewJob,
+    now: i64,
+) -> Result<Job, StoreError> {
+    let needs = job
+        .needs
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(corrupt)?;
+    let tag_list = serde_json::to_string(&job.tag_list).map_err(corrupt)?;
+    let row: JobRow = sqlx::query_as(&format!(
+        "INSERT INTO jobs (project_id, pipeline_id, kind, name, stage, stage_idx, status, when_kind, allow_failure,
+            needs, options, tag_list, ref_name, tag, user_id, timeout, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)
+         RETURNING {JOB_COLUMNS}"
+    ))
+    .bind(pipeline.project_id)
+    .bind(pipeline.id)
+    .bind(&job.kind)
+    .bind(&job.name)
+    .bind(&job.stage)
+    .bind(job.stage_idx)
+    .bind(job.status.as_str())
+    .bind(job.when.as_str())
+    .bind(job.allow_failure)
+    .bind(needs)
+    .bind(&job.options)
+    .bind(tag_list)
+    .bind(&pipeline.ref_name)
+    .bind(pipeline.tag)
+    .bind(job.user_id)
+    .bind(job.timeout)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    Job::try_from(row)
+}
+
+/// Filters of the project job list (E1).
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    /// Empty = every status.
+    pub statuses: Vec<Status>,
+    pub ref_name: Option<String>,
+    /// Keyset pagination: only jobs with an id below this one.
+    pub before_id: Option<i64>,
+}
+
+/// The new state of a job after a transition, written as a whole.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobStateUpdate {
+    pub status: Status,
+    pub queued_at: Option<i64>,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub failure_reason: Option<String>,
+    pub exit_code: Option<i32>,
+    pub allow_failure: bool,
+}
+
+impl JobStateUpdate {
+    pub fn of(job: &Job) -> JobStateUpdate {
+        JobStateUpdate {
+            status: job.status,
+            queued_at: job.queued_at,
+            started_at: job.started_at,
+            finished_at: job.finished_at,
+            failure_reason: job.failure_reason.clone(),
+            exit_code: job.exit_code,
+            allow_failure: job.allow_failure,
+        }
+    }
+}
+
+/// What a runner's claim writes onto a pending job.
+pub struct JobClaim<'a> {
+    pub runner_id: i64,
+    pub token_hash: &'a str,
+    pub cancel_gracefully: bool,
+    pub timeout: i64,
+    pub started_at: i64,
+}
+
+impl Store {
+    pub async fn job_by_id(&self, id: i64) -> Result<Option<Job>, StoreError> {
+        let row: Option<JobRow> =
+            sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?;
+        row.map(Job::try_from).transpose()
+    }
+
+    /// Reads through the writer so a caller sees its own just-committed writes.
+    pub async fn job_by_id_fresh(&self, id: i64) -> Result<Option<Job>, StoreError> {
+        let row: Option<JobRow> =
+            sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.write)
+                .await?;
+        row.map(Job::try_from).transpose()
+    }
+
+    pub async fn job_by_token_hash(&self, token_hash: &str) -> Result<Option<Job>, StoreError> {
+        let row: Option<JobRow> = sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(Job::try_from).transpose()
+    }
+
+    /// Every job of a pipeline in creation order; retried ones only when asked.
+    pub async fn pipeline_jobs(
+        &self,
+        pipeline_id: i64,
+        include_retried: bool,
+    ) -> Result<Vec<Job>, StoreError> {
+        let sql = if include_retried {
+            format!("SELECT {JOB_COLUMNS} FROM jobs WHERE pipeline_id = $1 ORDER BY id")
+        } else {
+            format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE pipeline_id = $1 AND retried = FALSE ORDER BY id"
+            )
+        };
+        // Processing reads through the writer so it never decides on a stale snapshot.
+        let rows: Vec<JobRow> = sqlx::query_as(&sql)
+            .bind(pipeline_id)
+            .fetch_all(&self.write)
+            .await?;
+        into_jobs(rows)
+    }
+
+    /// One page of a project's builds, newest first (E1). Never counts: GitLab omits totals here.
+    pub async fn list_project_jobs(
+        &self,
+        project_id: i64,
+        filter: &JobFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Job>, StoreError> {
+        let mut query = sqlx::QueryBuilder::new(format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE project_id = "
+        ));
+        query.push_bind(project_id).push(" AND kind = 'build'");
+        if !filter.statuses.is_empty() {
+            query.push(" AND status IN (");
+            let mut separated = query.separated(", ");
+            for status in &filter.statuses {
+                separated.push_bind(status.as_str());
+            }
+            query.push(")");
+        }
+        if let Some(ref_name) = &filter.ref_name {
+            query.push(" AND ref_name = ").push_bind(ref_name.clone());
+        }
+        if let Some(before_id) = filter.before_id {
+            query.push(" AND id < ").push_bind(before_id);
+        }
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        let rows: Vec<JobRow> = query.build_query_as().fetch_all(&self.read).await?;
+        into_jobs(rows)
+    }
+
+    /// The oldest pending jobs, for a runner to choose from.
+    pub async fn pending_jobs(&self, after_id: i64, limit: i64) -> Result<Vec<Job>, StoreError> {
+        let rows: Vec<JobRow> = sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE status = 'pending' AND id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.write)
+        .await?;
+        into_jobs(rows)
+    }
+
+    /// Atomically hands a pending job to a runner; false when another runner was first.
+    pub async fn claim_job(&self, job_id: i64, claim: &JobClaim<'_>) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'running', runner_id = $1, token_hash = $2, cancel_gracefully = $3,
+                timeout = $4, started_at = $5, updated_at = $5
+             WHERE id = $6 AND status = 'pending'",
+        )
+        .bind(claim.runner_id)
+        .bind(claim.token_hash)
+        .bind(claim.cancel_gracefully)
+        .bind(claim.timeout)
+        .bind(claim.started_at)
+        .bind(job_id)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Compare-and-set of a job's state: applies `update` only if the status is still `expected`.
+    pub async fn update_job_state(
+        &self,
+        job_id: i64,
+        expected: Status,
+        update: &JobStateUpdate,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = $1, queued_at = $2, started_at = $3, finished_at = $4,
+                failure_reason = $5, exit_code = $6, allow_failure = $7, updated_at = $8
+             WHERE id = $9 AND status = $10",
+        )
+        .bind(update.status.as_str())
+        .bind(update.queued_at)
+        .bind(update.started_at)
+        .bind(update.finished_at)
+        .bind(&update.failure_reason)
+        .bind(update.exit_code)
+        .bind(update.allow_failure)
+        .bind(now_ms())
+        .bind(job_id)
+        .bind(expected.as_str())
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,109 @@
+use crate::model::Project;
+use crate::{Store, StoreError, now_ms};
+
+const PROJECT_COLUMNS: &str = "id, namespace_id, name, path, full_path, description, visibility, default_branch, public_jobs, ci_config_path, ci_pipeline_variables_minimum_override_role, job_token_scope_enabled, creator_id, created_at, updated_at";
+
+pub struct NewProject {
+    pub namespace_id: i64,
+    pub name: String,
+    pub path: String,
+    pub full_path: String,
+    pub description: Option<String>,
+    pub visibility: String,
+    pub default_branch: String,
+    pub public_jobs: bool,
+    pub ci_pipeline_variables_minimum_override_role: String,
+    pub creator_id: i64,
+}
+
+impl Store {
+    pub async fn create_project(&self, new: &NewProject) -> Result<Project, StoreError> {
+        let now = now_ms();
+        Ok(sqlx::query_as(&format!(
+            "INSERT INTO projects (namespace_id, name, path, full_path, full_path_lower, description, visibility,
+                default_branch, public_jobs, ci_pipeline_variables_minimum_override_role, creator_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING {PROJECT_COLUMNS}"
+        ))
+        .bind(new.namespace_id)
+        .bind(&new.name)
+        .bind(&new.path)
+        .bind(&new.full_path)
+        .bind(new.full_path.to_lowercase())
+        .bind(&new.description)
+        .bind(&new.visibility)
+        .bind(&new.default_branch)
+        .bind(new.public_jobs)
+        .bind(&new.ci_pipeline_variables_minimum_override_role)
+        .bind(new.creator_id)
+        .bind(now)
+        .fetch_one(&self.write)
+        .await?)
+    }
+
+    /// Removes a project row whose creation could not be completed (e.g. its repository failed).
+    pub async fn delete_project(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM projects WHERE id = $1")
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn project_by_id(&self, id: i64) -> Result<Option<Project>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// Case-insensitive lookup by `namespace/path`, as GitLab resolves `:id`.
+    pub async fn project_by_full_path(&self, full_path: &str) -> Result<Option<Project>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects WHERE full_path_lower = $1"
+        ))
+        .bind(full_path.to_lowercase())
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// Adds or updates a membership (`source_type` is `project` or `namespace`).
+    pub async fn upsert_member(
+        &self,
+        source_type: &str,
+        source_id: i64,
+        user_id: i64,
+        access_level: i32,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO members (source_type, source_id, user_id, access_level, created_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (source_type, source_id, user_id) DO UPDATE SET access_level = excluded.access_level",
+        )
+        .bind(source_type)
+        .bind(source_id)
+        .bind(user_id)
+        .bind(access_level)
+        .bind(now_ms())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn member_access_level(
+        &self,
+        source_type: &str,
+        source_id: i64,
+        user_id: i64,
+    ) -> Result<Option<i32>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT access_level FROM members WHERE source_type = $1 AND source_id = $2 AND user_id = $3",
+        )
+        .bind(source_type)
+        .bind(source_id)
+        .bind(user_id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+}
