@@ -4,9 +4,11 @@
 //! No IO, no async, no database: everything here is testable with plain values.
 
 pub mod composite;
+pub mod processing;
 pub mod state;
 pub mod status;
 
 pub use composite::{CompositeItem, apply_pipeline_status, composite, dag_composite};
+pub use processing::{ProcessingJob, Transition, process};
 pub use state::{JobEvent, Timestamps, transition};
 pub use status::{Status, UnknownStatus, When};
