@@ -353,11 +353,13 @@ impl Repo {
         if out.status.success() {
             return Ok(());
         }
-        // Tell a lost race from any other failure by looking at the ref now.
+        // Tell a lost race from any other failure: the ref moved, or another writer still
+        // held its lock after git's retry window (it is about to move it).
         if let Some(old) = old_sha {
             let current = self.ref_sha(name)?;
             let expected = if is_zero_sha(old) { None } else { Some(old) };
-            if current.as_deref() != expected {
+            let locked = String::from_utf8_lossy(&out.stderr).contains("cannot lock ref");
+            if current.as_deref() != expected || locked {
                 return Err(GitError::RefConflict {
                     name: name.to_owned(),
                 });
