@@ -1,1 +1,116 @@
-//! pipewright-runner (being written).
+//! A GitLab-compatible runner with a shell (bash) executor.
+//!
+//! It speaks only the runner HTTP protocol (`spec/runner-protocol.md`) through
+//! [`pipewright_protocol`]: `pipewright serve` starts its built-in runners over loopback with
+//! [`run`], and `pipewright runner --url --token` runs one against any compatible server.
+//! It must never depend on the store or core crates.
+//!
+//! Per job: a fresh `<builds_dir>/<job id>` directory, `git init` + fetch + checkout of the
+//! job's sha, the `script` step in one bash process (`set -eo pipefail`, each command echoed
+//! as `$ cmd`), then `after_script` in another bash whose failure never fails the job. The log
+//! streams while the job runs; `Job-Status: canceling` triggers a graceful cancel (script
+//! killed, `after_script` run with `CI_JOB_STATUS=canceled`), `canceled`/`failed`/403 a hard
+//! abort. Artifacts and dependency downloads are not supported yet.
+
+mod client;
+mod git;
+mod job;
+mod mask;
+mod poll;
+mod shell;
+mod trace;
+mod vars;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pipewright_protocol::{Features, RunnerInfo, VerifyRequest};
+use tokio_util::sync::CancellationToken;
+
+/// How one runner process connects and runs jobs.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Server web root, e.g. `http://127.0.0.1:8080` (`/api/v4` is appended).
+    pub url: String,
+    /// Runner authentication token (`glrt-…`).
+    pub token: String,
+    /// Jobs run at the same time (at least 1).
+    pub concurrency: usize,
+    /// Jobs run in `<builds_dir>/<job id>`; created if missing.
+    pub builds_dir: PathBuf,
+    /// Identifies this host to the server (`s_`/`r_` + 12 hex by convention).
+    pub system_id: String,
+    /// Wait after a "no job" answer.
+    pub poll_interval: Duration,
+    /// Shown in job logs and sent as `info.name`.
+    pub name: String,
+}
+
+/// Verifies the token and polls for jobs until `shutdown` fires.
+///
+/// On shutdown, polling stops, running jobs are killed (without `after_script`) and reported
+/// as failed (`runner_interrupted` where the server accepts it), and the call returns once
+/// their final updates are sent or after a grace period. Transport errors are retried with
+/// backoff; a rejected token is an error.
+pub async fn run(config: RunnerConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+    poll::run(config, shutdown).await
+}
+
+/// `POST /api/v4/runners/verify`: checks `token` and returns the runner id.
+pub async fn verify(url: &str, token: &str) -> anyhow::Result<i64> {
+    let client = client::Client::new(url)?;
+    let response = client
+        .verify(&VerifyRequest {
+            token: token.to_owned(),
+            system_id: None,
+            info: Some(runner_info("pipewright-runner")),
+        })
+        .await?;
+    Ok(response.id)
+}
+
+/// What we tell the server about ourselves. Only features we implement are claimed.
+pub(crate) fn runner_info(name: &str) -> RunnerInfo {
+    let yes = Some(true);
+    RunnerInfo {
+        name: Some(name.to_owned()),
+        version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+        revision: None,
+        platform: Some(std::env::consts::OS.to_owned()),
+        architecture: Some(go_arch().to_owned()),
+        executor: Some("shell".to_owned()),
+        shell: Some("bash".to_owned()),
+        features: Features {
+            variables: yes,
+            raw_variables: yes,
+            masking: yes,
+            refspecs: yes,
+            cancelable: yes,
+            cancel_gracefully: yes,
+            trace_reset: yes,
+            trace_checksum: yes,
+            trace_size: yes,
+            return_exit_code: yes,
+            upload_multiple_artifacts: yes,
+            ..Features::default()
+        },
+        config: None,
+        labels: None,
+    }
+}
+
+/// Architecture names as Go (and so GitLab) spells them.
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "x86" => "386",
+        "aarch64" => "arm64",
+        "powerpc64" => "ppc64",
+        other => other,
+    }
+}
+
+/// `CI_RUNNER_EXECUTABLE_ARCH`, e.g. `linux/amd64`.
+pub(crate) fn platform() -> String {
+    format!("{}/{}", std::env::consts::OS, go_arch())
+}

@@ -1,0 +1,235 @@
+//! The HTTP side of the runner protocol: one method per endpoint, no retry policy (callers
+//! decide), no job logic.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use pipewright_protocol::{
+    JobRequest, JobResponse, UpdateJobRequest, VerifyRequest, VerifyResponse, header, range,
+};
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
+
+/// Long polls are held up to ~50 s by GitLab-like servers; leave room for that.
+const JOB_REQUEST_TIMEOUT: Duration = Duration::from_secs(100);
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a runner-scoped call failed.
+#[derive(Debug)]
+pub(crate) enum CallError {
+    /// 403: the runner token is unknown.
+    Forbidden,
+    /// Any other unexpected status.
+    Status(StatusCode),
+    /// Connection, timeout or body transfer problem.
+    Transport(reqwest::Error),
+    /// The body was not the JSON we expected.
+    Decode(serde_json::Error),
+}
+
+impl CallError {
+    /// Worth retrying later (server down, overloaded or restarting).
+    pub(crate) fn is_transient(&self) -> bool {
+        match self {
+            Self::Transport(_) => true,
+            Self::Status(status) => {
+                status.is_server_error()
+                    || *status == StatusCode::TOO_MANY_REQUESTS
+                    || *status == StatusCode::REQUEST_TIMEOUT
+            }
+            Self::Forbidden | Self::Decode(_) => false,
+        }
+    }
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Forbidden => f.write_str("403 Forbidden: the runner token was rejected"),
+            Self::Status(status) => write!(f, "unexpected HTTP status {status}"),
+            Self::Transport(err) => write!(f, "{err}"),
+            Self::Decode(err) => write!(f, "malformed response body: {err}"),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+/// Answer to a job request.
+pub(crate) enum Poll {
+    Job(Box<JobResponse>),
+    /// 201 whose payload we cannot run; `id`/`token` when they could be read, so that the
+    /// job can be failed instead of silently lost.
+    Malformed {
+        id: Option<i64>,
+        token: Option<String>,
+        error: serde_json::Error,
+    },
+    /// 204 (or 409): nothing for us now.
+    NoJob {
+        last_update: Option<String>,
+    },
+}
+
+/// What a job-scoped call (PUT update, PATCH trace) told us.
+#[derive(Debug, Clone)]
+pub(crate) struct JobReply {
+    pub status: StatusCode,
+    /// `Job-Status` header.
+    pub job_status: Option<String>,
+    /// Total length from `Range: 0-<total>`.
+    pub range_total: Option<u64>,
+    /// `X-GitLab-Trace-Update-Interval`.
+    pub interval: Option<Duration>,
+}
+
+impl JobReply {
+    fn from_headers(status: StatusCode, headers: &HeaderMap) -> Self {
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        Self {
+            status,
+            job_status: text(header::JOB_STATUS).map(|s| s.trim().to_owned()),
+            range_total: text(header::RANGE).and_then(range::parse_range_total),
+            interval: text(header::TRACE_UPDATE_INTERVAL)
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .map(Duration::from_secs),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct Client {
+    http: reqwest::Client,
+    /// `<root>/api/v4`, no trailing slash.
+    api: String,
+}
+
+impl Client {
+    pub(crate) fn new(url: &str) -> anyhow::Result<Self> {
+        let root = url.trim().trim_end_matches('/');
+        // Like Go: a configured `https://host/ci` means the web root `https://host`.
+        let root = root.strip_suffix("/ci").unwrap_or(root);
+        if !(root.starts_with("http://") || root.starts_with("https://")) {
+            anyhow::bail!("server URL must start with http:// or https://, got {url:?}");
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("pipewright-runner ", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()?;
+        Ok(Self {
+            http,
+            api: format!("{root}/api/v4"),
+        })
+    }
+
+    pub(crate) async fn verify(&self, body: &VerifyRequest) -> Result<VerifyResponse, CallError> {
+        let response = self
+            .http
+            .post(format!("{}/runners/verify", self.api))
+            .json(body)
+            .timeout(CALL_TIMEOUT)
+            .send()
+            .await
+            .map_err(CallError::Transport)?;
+        match response.status() {
+            StatusCode::OK | StatusCode::CREATED => {
+                let bytes = response.bytes().await.map_err(CallError::Transport)?;
+                serde_json::from_slice(&bytes).map_err(CallError::Decode)
+            }
+            StatusCode::FORBIDDEN => Err(CallError::Forbidden),
+            status => Err(CallError::Status(status)),
+        }
+    }
+
+    pub(crate) async fn request_job(&self, body: &JobRequest) -> Result<Poll, CallError> {
+        let response = self
+            .http
+            .post(format!("{}/jobs/request", self.api))
+            .json(body)
+            .timeout(JOB_REQUEST_TIMEOUT)
+            .send()
+            .await
+            .map_err(CallError::Transport)?;
+        let last_update = response
+            .headers()
+            .get(header::LAST_UPDATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        match response.status() {
+            StatusCode::CREATED => {
+                let bytes = response.bytes().await.map_err(CallError::Transport)?;
+                Ok(parse_job(&bytes))
+            }
+            StatusCode::NO_CONTENT => Ok(Poll::NoJob { last_update }),
+            // Lost races on every candidate: "no job, ask again later".
+            StatusCode::CONFLICT => Ok(Poll::NoJob {
+                last_update: body.last_update.clone(),
+            }),
+            StatusCode::FORBIDDEN => Err(CallError::Forbidden),
+            status => Err(CallError::Status(status)),
+        }
+    }
+
+    /// `PUT /jobs/:id`; the token goes both in the body and the `JOB-TOKEN` header, like Go.
+    pub(crate) async fn update_job(
+        &self,
+        id: i64,
+        token: &str,
+        body: &UpdateJobRequest,
+    ) -> Result<JobReply, reqwest::Error> {
+        let response = self
+            .http
+            .put(format!("{}/jobs/{id}", self.api))
+            .header(header::JOB_TOKEN, token)
+            .json(body)
+            .timeout(CALL_TIMEOUT)
+            .send()
+            .await?;
+        Ok(JobReply::from_headers(
+            response.status(),
+            response.headers(),
+        ))
+    }
+
+    /// `PATCH /jobs/:id/trace` with `bytes` (non-empty) starting at log offset `start`.
+    pub(crate) async fn patch_trace(
+        &self,
+        id: i64,
+        token: &str,
+        start: u64,
+        bytes: Bytes,
+    ) -> Result<JobReply, reqwest::Error> {
+        let len = bytes.len() as u64;
+        let response = self
+            .http
+            .patch(format!("{}/jobs/{id}/trace", self.api))
+            .header(header::JOB_TOKEN, token)
+            .header(CONTENT_TYPE, "text/plain")
+            .header(header::CONTENT_RANGE, range::content_range(start, len))
+            .body(bytes)
+            .timeout(CALL_TIMEOUT)
+            .send()
+            .await?;
+        Ok(JobReply::from_headers(
+            response.status(),
+            response.headers(),
+        ))
+    }
+}
+
+fn parse_job(bytes: &[u8]) -> Poll {
+    match serde_json::from_slice::<JobResponse>(bytes) {
+        Ok(job) => Poll::Job(Box::new(job)),
+        Err(error) => {
+            let value = serde_json::from_slice::<serde_json::Value>(bytes).ok();
+            let field = |name: &str| value.as_ref().and_then(|v| v.get(name)).cloned();
+            Poll::Malformed {
+                id: field("id").and_then(|v| v.as_i64()),
+                token: field("token").and_then(|v| v.as_str().map(str::to_owned)),
+                error,
+            }
+        }
+    }
+}
