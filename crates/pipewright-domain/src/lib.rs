@@ -5,6 +5,7 @@
 
 pub mod composite;
 pub mod failure;
+pub mod pipeline;
 pub mod processing;
 pub mod slug;
 pub mod state;

@@ -234,4 +234,4 @@ impl<'a> Processor<'a> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

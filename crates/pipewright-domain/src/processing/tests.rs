@@ -586,7 +586,7 @@ fn stage_statuses_follow_the_composite() {
     assert_eq!(pipeline_composite(&[]), None);
 }
 
-mod props {
+pub(crate) mod props {
     use super::*;
     use proptest::prelude::*;
 
