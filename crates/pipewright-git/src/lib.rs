@@ -13,6 +13,7 @@ mod commit;
 mod create_commit;
 mod error;
 mod repo;
+pub mod smart_http;
 pub mod validate;
 
 pub use commit::Commit;
