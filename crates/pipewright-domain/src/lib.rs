@@ -6,6 +6,7 @@
 pub mod composite;
 pub mod failure;
 pub mod pipeline;
+pub mod pipeline_timing;
 pub mod processing;
 pub mod slug;
 pub mod state;
