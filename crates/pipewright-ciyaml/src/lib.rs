@@ -1,1 +1,95 @@
-//! pipewright-ciyaml (being written).
+//! `.gitlab-ci.yml` text → a planned pipeline (or GitLab's error message).
+//!
+//! Pure: no IO, no async. Repository files are read through [`FileSource`]. The steps
+//! follow GitLab: load (anchors, `<<`), `include`, `extends`, `!reference`, validation,
+//! parallel expansion, logical validation, then `workflow:rules` and each job's
+//! `rules`/`only`/`except` against the pipeline's variables.
+
+mod defaults;
+mod duration;
+mod error;
+mod expand;
+mod extends;
+mod fields;
+mod glob;
+mod include;
+mod job;
+mod load;
+mod model;
+mod needs;
+mod normalize;
+mod parallel;
+mod policy;
+mod reference;
+mod root;
+mod rules;
+mod seed;
+mod trigger;
+mod validate;
+mod value;
+mod workflow;
+
+use std::collections::HashMap;
+
+pub use error::{ConfigError, ErrorKind};
+pub use model::{
+    Artifacts, AutoCancel, Environment, Forward, Image, JobOptions, JobPlan, Need,
+    ParallelInstance, PipelinePlan, Report, Retry, Service, Trigger, Variable,
+};
+pub use pipewright_domain::When;
+
+/// The repository at the pipeline's commit; used by `include:local` and `rules:exists`.
+pub trait FileSource {
+    fn read(&self, path: &str) -> Option<String>;
+    /// Every file path in the tree (for `exists` and include globs).
+    fn list_paths(&self) -> Vec<String>;
+}
+
+/// An empty repository.
+pub struct NoFiles;
+
+impl FileSource for NoFiles {
+    fn read(&self, _path: &str) -> Option<String> {
+        None
+    }
+
+    fn list_paths(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// A repository held in memory (tests, child pipelines built from stored files).
+impl FileSource for HashMap<String, String> {
+    fn read(&self, path: &str) -> Option<String> {
+        self.get(path.trim_start_matches('/')).cloned()
+    }
+
+    fn list_paths(&self) -> Vec<String> {
+        let mut paths: Vec<String> = self.keys().cloned().collect();
+        paths.sort();
+        paths
+    }
+}
+
+pub struct PipelineContext<'a> {
+    /// Predefined pipeline variables (`CI_COMMIT_BRANCH`, `CI_PIPELINE_SOURCE`, ...) and
+    /// pipeline variables, for `rules:if`.
+    pub variables: Vec<(String, String)>,
+    /// `None` = no diff base: `rules:changes` is true.
+    pub changed_paths: Option<Vec<String>>,
+    pub files: &'a dyn FileSource,
+}
+
+/// Plans a pipeline from `.gitlab-ci.yml` text.
+pub fn plan(source: &str, ctx: &PipelineContext<'_>) -> Result<PipelinePlan, ConfigError> {
+    let root = load::load(source)?;
+    let rule_ctx = rules::Context::new(ctx.changed_paths.as_deref(), ctx.files);
+    let vars: HashMap<String, String> = ctx.variables.iter().cloned().collect();
+    let mut root = include::Includer::new(&rule_ctx, &vars).resolve(root, 0)?;
+    extends::resolve(&mut root)?;
+    reference::resolve(&mut root)?;
+    let config = root::parse(&root)?;
+    let jobs = normalize::expand(config.jobs.clone())?;
+    validate::validate(&config.stages, &jobs)?;
+    seed::seed(config, jobs, ctx)
+}

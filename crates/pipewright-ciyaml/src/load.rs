@@ -1,0 +1,115 @@
+//! YAML text → one mapping: anchors/aliases (by the parser) and `<<` merge keys.
+
+use serde_norway::{Mapping, Value};
+
+use crate::error::{ConfigError, Result, invalid};
+
+/// Parses a config file's text into its top-level mapping.
+pub(crate) fn load(source: &str) -> Result<Mapping> {
+    if source.trim().is_empty() {
+        return Err(invalid("Please provide content of .gitlab-ci.yml"));
+    }
+    let mut value: Value = serde_norway::from_str(source).map_err(yaml_error)?;
+    merge_keys(&mut value, 0)?;
+    match value {
+        Value::Mapping(map) => Ok(map),
+        _ => Err(invalid("Invalid configuration format")),
+    }
+}
+
+/// GitLab shows Psych's message prefixed with the (unknown) file name.
+fn yaml_error(error: serde_norway::Error) -> ConfigError {
+    invalid(format!("(<unknown>): {error}"))
+}
+
+/// Resolves `<<` merge keys depth first: explicit keys win over merged ones, and earlier
+/// merge sources win over later ones; merged keys take the position of `<<`.
+fn merge_keys(value: &mut Value, depth: usize) -> Result<()> {
+    if depth > 200 {
+        return Err(invalid("Invalid configuration format"));
+    }
+    match value {
+        Value::Sequence(items) => {
+            for item in items {
+                merge_keys(item, depth + 1)?;
+            }
+        }
+        Value::Tagged(tagged) => merge_keys(&mut tagged.value, depth + 1)?,
+        Value::Mapping(map) => {
+            for item in map.values_mut() {
+                merge_keys(item, depth + 1)?;
+            }
+            if map.contains_key("<<") {
+                *map = merged(std::mem::take(map))?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn merged(map: Mapping) -> Result<Mapping> {
+    let explicit: Vec<Value> = map
+        .keys()
+        .filter(|k| k.as_str() != Some("<<"))
+        .cloned()
+        .collect();
+    let mut out = Mapping::with_capacity(map.len());
+    for (key, value) in map {
+        if key.as_str() != Some("<<") {
+            out.insert(key, value);
+            continue;
+        }
+        let sources = match value {
+            Value::Mapping(source) => vec![source],
+            Value::Sequence(items) => items
+                .into_iter()
+                .map(|item| match item {
+                    Value::Mapping(source) => Ok(source),
+                    _ => Err(invalid("Invalid configuration format")),
+                })
+                .collect::<Result<Vec<_>>>()?,
+            _ => return Err(invalid("Invalid configuration format")),
+        };
+        for source in sources {
+            for (k, v) in source {
+                if !explicit.contains(&k) && !out.contains_key(&k) {
+                    out.insert(k, v);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::load;
+
+    #[test]
+    fn merge_keys_keep_explicit_values_and_order() {
+        let map =
+            load(".base: &base\n  image: ruby\n  script: [a]\njob:\n  <<: *base\n  script: [b]\n")
+                .ok();
+        let job = map.as_ref().and_then(|m| m.get("job"));
+        let keys: Vec<_> = job
+            .and_then(|j| j.as_mapping())
+            .map(|m| m.keys().filter_map(|k| k.as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["image", "script"]);
+        assert_eq!(
+            job.and_then(|j| j.get("script"))
+                .and_then(|s| s.get(0))
+                .and_then(|s| s.as_str()),
+            Some("b")
+        );
+    }
+
+    #[test]
+    fn non_hash_is_invalid_format() {
+        assert_eq!(
+            load("- a\n- b\n").err().map(|e| e.to_string()),
+            Some("Invalid configuration format".to_owned())
+        );
+    }
+}

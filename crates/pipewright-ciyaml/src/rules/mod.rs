@@ -1,0 +1,294 @@
+//! `rules:` of jobs, `workflow:` and `include:`: parsing and first-match evaluation.
+
+mod expr;
+mod lexer;
+
+use std::cell::OnceCell;
+use std::collections::HashMap;
+
+use pipewright_domain::When;
+use serde_norway::Value;
+
+use crate::FileSource;
+use crate::duration;
+use crate::error::{Result, invalid};
+use crate::expand::expand;
+use crate::fields;
+use crate::glob;
+use crate::model::Variable;
+use crate::needs::{self, NeedSpec};
+use crate::value::{string_array, unknown_keys};
+
+pub(crate) use expr::Expr;
+
+/// Parses an `if:` expression, `None` on a syntax error.
+pub(crate) fn parse_expr(text: &str) -> Option<Expr> {
+    expr::parse(text)
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Rule {
+    pub if_expr: Option<Expr>,
+    pub changes: Option<Vec<String>>,
+    pub exists: Option<Vec<String>>,
+    pub when: Option<When>,
+    pub allow_failure: Option<bool>,
+    pub start_in: Option<(String, u64)>,
+    pub variables: Vec<Variable>,
+    pub needs: Option<Vec<NeedSpec>>,
+    pub interruptible: Option<bool>,
+    /// `workflow:rules` only: `auto_cancel` of the matching rule (passed through).
+    pub auto_cancel: Option<crate::model::AutoCancel>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Job,
+    Workflow,
+    Include,
+}
+
+pub(crate) fn parse_job_rules(loc: &str, value: &Value) -> Result<Vec<Rule>> {
+    parse_rules(loc, value, Kind::Job)
+}
+
+pub(crate) fn parse_workflow_rules(loc: &str, value: &Value) -> Result<Vec<Rule>> {
+    parse_rules(loc, value, Kind::Workflow)
+}
+
+pub(crate) fn parse_include_rules(loc: &str, value: &Value) -> Result<Vec<Rule>> {
+    parse_rules(loc, value, Kind::Include)
+}
+
+fn parse_rules(loc: &str, value: &Value, kind: Kind) -> Result<Vec<Rule>> {
+    let items = match value {
+        Value::Sequence(items) => items,
+        Value::Null => return Ok(Vec::new()),
+        _ => {
+            return Err(invalid(format!(
+                "{loc} config should be an array of hashes"
+            )));
+        }
+    };
+    let mut rules = Vec::new();
+    for item in items {
+        // `!reference` to another job's rules nests a list inside the list.
+        match item {
+            Value::Sequence(inner) => {
+                for rule in inner {
+                    rules.push(parse_rule(&format!("{loc}:rule"), rule, kind)?);
+                }
+            }
+            _ => rules.push(parse_rule(&format!("{loc}:rule"), item, kind)?),
+        }
+    }
+    Ok(rules)
+}
+
+fn parse_rule(loc: &str, value: &Value, kind: Kind) -> Result<Rule> {
+    let map = value
+        .as_mapping()
+        .ok_or_else(|| invalid(format!("{loc} config should be a hash")))?;
+    let allowed: &[&str] = match kind {
+        Kind::Job => &[
+            "if",
+            "changes",
+            "exists",
+            "when",
+            "start_in",
+            "allow_failure",
+            "variables",
+            "needs",
+            "interruptible",
+        ],
+        Kind::Workflow => &[
+            "if",
+            "changes",
+            "exists",
+            "when",
+            "variables",
+            "auto_cancel",
+        ],
+        Kind::Include => &["if", "changes", "exists", "when"],
+    };
+    let unknown = unknown_keys(map, allowed);
+    if !unknown.is_empty() {
+        return Err(invalid(format!(
+            "{loc} config contains unknown keys: {}",
+            unknown.join(", ")
+        )));
+    }
+    let mut rule = Rule::default();
+    if let Some(v) = map.get("if") {
+        let text = v
+            .as_str()
+            .ok_or_else(|| invalid(format!("{loc} if should be a string")))?;
+        rule.if_expr = Some(
+            parse_expr(text)
+                .ok_or_else(|| invalid(format!("{loc} if invalid expression syntax")))?,
+        );
+    }
+    if let Some(v) = map.get("changes") {
+        rule.changes = Some(paths_clause(
+            &format!("{loc}:changes"),
+            v,
+            &["paths", "compare_to"],
+        )?);
+    }
+    if let Some(v) = map.get("exists") {
+        rule.exists = Some(paths_clause(
+            &format!("{loc}:exists"),
+            v,
+            &["paths", "project", "ref"],
+        )?);
+    }
+    if let Some(v) = map.get("when") {
+        let allowed: &[When] = match kind {
+            Kind::Job => &[
+                When::OnSuccess,
+                When::OnFailure,
+                When::Always,
+                When::Manual,
+                When::Delayed,
+                When::Never,
+            ],
+            Kind::Workflow | Kind::Include => &[When::Always, When::Never],
+        };
+        let when = v
+            .as_str()
+            .and_then(|s| s.parse::<When>().ok())
+            .filter(|w| allowed.contains(w));
+        rule.when = Some(when.ok_or_else(|| {
+            invalid(format!(
+                "{loc} when unknown value: {}",
+                v.as_str().unwrap_or("")
+            ))
+        })?);
+    }
+    if let Some(v) = map.get("allow_failure") {
+        rule.allow_failure =
+            Some(v.as_bool().ok_or_else(|| {
+                invalid(format!("{loc} allow_failure should be a boolean value"))
+            })?);
+    }
+    if let Some(v) = map.get("interruptible") {
+        rule.interruptible =
+            Some(v.as_bool().ok_or_else(|| {
+                invalid(format!("{loc} interruptible should be a boolean value"))
+            })?);
+    }
+    match (map.get("start_in"), rule.when) {
+        (Some(v), Some(When::Delayed)) => {
+            let text = v.as_str().unwrap_or("");
+            let seconds = duration::parse(text)
+                .ok_or_else(|| invalid(format!("{loc} start_in should be a duration")))?;
+            if seconds > duration::ONE_WEEK {
+                return Err(invalid(format!(
+                    "{loc} start_in should not exceed the limit"
+                )));
+            }
+            rule.start_in = Some((text.to_owned(), seconds));
+        }
+        (Some(_), _) => {
+            return Err(invalid(format!(
+                "{loc} start_in must be blank when not delayed"
+            )));
+        }
+        (None, Some(When::Delayed)) => {
+            return Err(invalid(format!(
+                "{loc} start_in should be specified for delayed job"
+            )));
+        }
+        (None, _) => {}
+    }
+    if let Some(v) = map.get("variables") {
+        rule.variables = fields::variables(&format!("{loc}:variables"), v, false)?;
+    }
+    if let Some(v) = map.get("needs") {
+        rule.needs = Some(needs::parse(&format!("{loc}:needs"), v)?);
+    }
+    if let Some(v) = map.get("auto_cancel") {
+        rule.auto_cancel = Some(crate::workflow::auto_cancel(
+            &format!("{loc}:auto_cancel"),
+            v,
+        )?);
+    }
+    Ok(rule)
+}
+
+/// `changes:`/`exists:`: a list of globs or `{paths: [...], ...}`.
+fn paths_clause(loc: &str, value: &Value, hash_keys: &[&str]) -> Result<Vec<String>> {
+    let error = || {
+        invalid(format!(
+            "{loc} config should be an array of strings or a hash"
+        ))
+    };
+    match value {
+        Value::Sequence(_) => string_array(value).ok_or_else(error),
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Mapping(map) => {
+            let unknown = unknown_keys(map, hash_keys);
+            if !unknown.is_empty() {
+                return Err(invalid(format!(
+                    "{loc} config contains unknown keys: {}",
+                    unknown.join(", ")
+                )));
+            }
+            map.get("paths")
+                .and_then(string_array)
+                .ok_or_else(|| invalid(format!("{loc} paths should be an array of strings")))
+        }
+        _ => Err(error()),
+    }
+}
+
+/// What rules and policies are evaluated against.
+pub(crate) struct Context<'a> {
+    pub changed_paths: Option<&'a [String]>,
+    pub files: &'a dyn FileSource,
+    paths: OnceCell<Vec<String>>,
+}
+
+impl<'a> Context<'a> {
+    pub(crate) fn new(changed_paths: Option<&'a [String]>, files: &'a dyn FileSource) -> Self {
+        Context {
+            changed_paths,
+            files,
+            paths: OnceCell::new(),
+        }
+    }
+
+    /// Every path of the tree, listed once per plan.
+    pub(crate) fn tree(&self) -> &[String] {
+        self.paths.get_or_init(|| self.files.list_paths())
+    }
+
+    /// `changes:` holds when no diff base exists, or a changed path matches.
+    pub(crate) fn changes(&self, patterns: &[String], vars: &HashMap<String, String>) -> bool {
+        match self.changed_paths {
+            None => true,
+            Some(changed) => {
+                let patterns: Vec<String> = patterns.iter().map(|p| expand(p, vars)).collect();
+                glob::any_match(&patterns, changed)
+            }
+        }
+    }
+
+    pub(crate) fn exists(&self, patterns: &[String], vars: &HashMap<String, String>) -> bool {
+        let patterns: Vec<String> = patterns.iter().map(|p| expand(p, vars)).collect();
+        glob::any_match(&patterns, self.tree())
+    }
+}
+
+/// The first rule whose conditions all hold.
+pub(crate) fn first_match<'r>(
+    rules: &'r [Rule],
+    vars: &HashMap<String, String>,
+    ctx: &Context<'_>,
+) -> Option<&'r Rule> {
+    rules.iter().find(|rule| {
+        rule.if_expr.as_ref().is_none_or(|e| e.eval(vars))
+            && rule.changes.as_ref().is_none_or(|p| ctx.changes(p, vars))
+            && rule.exists.as_ref().is_none_or(|p| ctx.exists(p, vars))
+    })
+}

@@ -1,0 +1,128 @@
+//! `trigger:` of bridge jobs (multi-project and parent-child pipelines).
+
+use serde_norway::Value;
+
+use crate::error::{Result, invalid};
+use crate::model::{Forward, Trigger};
+use crate::value::unknown_keys;
+
+pub(crate) fn parse(loc: &str, value: &Value) -> Result<Trigger> {
+    let mut trigger = Trigger {
+        project: None,
+        branch: None,
+        include: Vec::new(),
+        strategy: None,
+        forward: Forward::default(),
+    };
+    match value {
+        Value::String(project) => trigger.project = Some(project.clone()),
+        Value::Mapping(map) => {
+            let unknown = unknown_keys(
+                map,
+                &["project", "branch", "strategy", "forward", "include"],
+            );
+            if !unknown.is_empty() {
+                return Err(invalid(format!(
+                    "{loc} config contains unknown keys: {}",
+                    unknown.join(", ")
+                )));
+            }
+            let text = |key: &str| -> Result<Option<String>> {
+                map.get(key)
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .ok_or_else(|| invalid(format!("{loc} {key} should be a string")))
+                    })
+                    .transpose()
+            };
+            trigger.project = text("project")?;
+            trigger.branch = text("branch")?;
+            trigger.strategy = text("strategy")?;
+            if let Some(strategy) = &trigger.strategy
+                && strategy != "depend"
+                && strategy != "mirror"
+            {
+                return Err(invalid(format!(
+                    "{loc} strategy should be depend or mirror"
+                )));
+            }
+            if let Some(include) = map.get("include") {
+                if trigger.project.is_some() {
+                    return Err(invalid(format!(
+                        "{loc} config contains unknown keys: include"
+                    )));
+                }
+                trigger.include = includes(&format!("{loc}:include"), include)?;
+            }
+            if trigger.project.is_none() && trigger.include.is_empty() {
+                return Err(invalid(format!(
+                    "{loc} config must specify either project or include"
+                )));
+            }
+            if trigger.project.is_none() && trigger.branch.is_some() {
+                return Err(invalid(format!(
+                    "{loc} config contains unknown keys: branch"
+                )));
+            }
+            if let Some(forward) = map.get("forward") {
+                let fmap = forward
+                    .as_mapping()
+                    .ok_or_else(|| invalid(format!("{loc}:forward config should be a hash")))?;
+                let unknown = unknown_keys(fmap, &["yaml_variables", "pipeline_variables"]);
+                if !unknown.is_empty() {
+                    return Err(invalid(format!(
+                        "{loc}:forward config contains unknown keys: {}",
+                        unknown.join(", ")
+                    )));
+                }
+                let flag = |key: &str, default: bool| -> Result<bool> {
+                    match fmap.get(key) {
+                        None => Ok(default),
+                        Some(v) => v.as_bool().ok_or_else(|| {
+                            invalid(format!("{loc}:forward {key} should be a boolean value"))
+                        }),
+                    }
+                };
+                trigger.forward = Forward {
+                    yaml_variables: flag("yaml_variables", true)?,
+                    pipeline_variables: flag("pipeline_variables", false)?,
+                };
+            }
+        }
+        _ => {
+            return Err(invalid(format!(
+                "{loc} config should be a hash or a string"
+            )));
+        }
+    }
+    Ok(trigger)
+}
+
+/// Child pipeline config files: `a.yml`, `[a.yml, {local: b.yml}]`, `{local: a.yml}`.
+fn includes(loc: &str, value: &Value) -> Result<Vec<String>> {
+    let items: Vec<&Value> = match value {
+        Value::Sequence(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    if items.len() > 3 {
+        return Err(invalid(format!(
+            "{loc} config must have less than or equal to 3 items"
+        )));
+    }
+    items
+        .into_iter()
+        .map(|item| match item {
+            Value::String(path) => Ok(path.clone()),
+            Value::Mapping(map) => match (map.len(), map.get("local").and_then(Value::as_str)) {
+                (1, Some(path)) => Ok(path.to_owned()),
+                _ => Err(invalid(format!(
+                    "{loc} config only supports local includes in child pipelines"
+                ))),
+            },
+            _ => Err(invalid(format!(
+                "{loc} config should be a hash or a string"
+            ))),
+        })
+        .collect()
+}

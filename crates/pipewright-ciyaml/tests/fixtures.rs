@@ -1,0 +1,95 @@
+//! Snapshot tests: every `fixtures/*.yml` is planned and the plan (or the error) is
+//! compared with `snapshots/`. Header lines configure the pipeline:
+//! `#! var KEY=VALUE`, `#! unset KEY`, `#! changed a.md b/c.rs`.
+//! Repository files for includes/exists live in `fixtures/<name>.files/`.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+
+use pipewright_ciyaml::{PipelineContext, plan};
+use serde::Serialize;
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Outcome {
+    Plan(pipewright_ciyaml::PipelinePlan),
+    Error {
+        error: String,
+        kind: pipewright_ciyaml::ErrorKind,
+    },
+}
+
+fn default_variables() -> Vec<(String, String)> {
+    [
+        ("CI_PIPELINE_SOURCE", "push"),
+        ("CI_COMMIT_BRANCH", "main"),
+        ("CI_COMMIT_REF_NAME", "main"),
+        ("CI_DEFAULT_BRANCH", "main"),
+        ("CI_PROJECT_PATH", "group/project"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect()
+}
+
+fn repository(dir: &Path) -> HashMap<String, String> {
+    fn walk(root: &Path, dir: &Path, out: &mut HashMap<String, String>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else if let (Ok(rel), Ok(text)) = (path.strip_prefix(root), fs::read_to_string(&path))
+            {
+                out.insert(rel.to_string_lossy().replace('\\', "/"), text);
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn run(path: &Path) -> Outcome {
+    let source = fs::read_to_string(path).unwrap_or_default();
+    let mut variables = default_variables();
+    let mut changed_paths = None;
+    for line in source.lines() {
+        let Some(directive) = line.strip_prefix("#! ") else {
+            continue;
+        };
+        if let Some(assignment) = directive.strip_prefix("var ") {
+            let (key, value) = assignment.split_once('=').unwrap_or((assignment, ""));
+            variables.retain(|(k, _)| k != key);
+            variables.push((key.to_owned(), value.to_owned()));
+        } else if let Some(key) = directive.strip_prefix("unset ") {
+            variables.retain(|(k, _)| k != key);
+        } else if let Some(paths) = directive.strip_prefix("changed") {
+            changed_paths = Some(paths.split_whitespace().map(str::to_owned).collect());
+        }
+    }
+    let files_dir = path.with_extension("files");
+    let files = repository(&files_dir);
+    let ctx = PipelineContext {
+        variables,
+        changed_paths,
+        files: &files,
+    };
+    match plan(&source, &ctx) {
+        Ok(plan) => Outcome::Plan(plan),
+        Err(e) => Outcome::Error {
+            error: e.to_string(),
+            kind: e.kind(),
+        },
+    }
+}
+
+#[test]
+fn fixtures() {
+    insta::glob!("fixtures/*.yml", |path| {
+        insta::assert_yaml_snapshot!(run(path));
+    });
+}
