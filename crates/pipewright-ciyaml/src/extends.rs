@@ -78,7 +78,7 @@ fn resolve_one(
     for parent in &parents {
         if stack.iter().any(|s| s == parent) {
             return Err(invalid(format!(
-                "{name}: circular dependency detected in `extends`"
+                "{parent}: circular dependency detected in `extends`"
             )));
         }
         let base = resolve_one(parent, original, done, stack)?;

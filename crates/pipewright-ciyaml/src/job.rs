@@ -144,7 +144,8 @@ pub(crate) fn parse(
         Some(v) => Inherit::parse(&format!("{loc}:inherit"), v)?,
         None => Inherit::default(),
     };
-    let default = |key: &str| inherit.default_key(key);
+    // Bridges never run on a runner: only `interruptible` is inherited from `default:`.
+    let default = |key: &str| inherit.default_key(key) && (!is_bridge || key == "interruptible");
 
     options.before_script = match get("before_script") {
         Some(v) => fields::script(&format!("{loc}:before_script"), v)?,

@@ -27,6 +27,7 @@ pub(crate) fn validate(stages: &[String], jobs: &[Expanded]) -> Result<()> {
                 stages.join(", ")
             )));
         };
+        check_on_stop(name, job, jobs)?;
         if let Some(deps) = &job.spec.options.dependencies {
             for dep in deps {
                 check_reference(name, own_idx, dep, "dependency", false, &stage_of)?;
@@ -55,6 +56,37 @@ pub(crate) fn validate(stages: &[String], jobs: &[Expanded]) -> Result<()> {
         }
     }
     check_cycles(jobs)
+}
+
+/// `environment:on_stop` must name a job stopping the same environment.
+fn check_on_stop(name: &str, job: &Expanded, jobs: &[Expanded]) -> Result<()> {
+    let Some(env) = &job.spec.options.environment else {
+        return Ok(());
+    };
+    let Some(on_stop) = &env.on_stop else {
+        return Ok(());
+    };
+    let Some(stop_job) = jobs.iter().find(|j| j.spec.name == *on_stop) else {
+        return Err(invalid(format!(
+            "{name} job: on_stop job {on_stop} is not defined"
+        )));
+    };
+    let Some(stop_env) = &stop_job.spec.options.environment else {
+        return Err(invalid(format!(
+            "{name} job: on_stop job {on_stop} does not have environment defined"
+        )));
+    };
+    if stop_env.name != env.name {
+        return Err(invalid(format!(
+            "{name} job: on_stop job {on_stop} have different environment name"
+        )));
+    }
+    if stop_env.action != "stop" {
+        return Err(invalid(format!(
+            "{name} job: on_stop job {on_stop} needs to have action stop defined"
+        )));
+    }
+    Ok(())
 }
 
 fn check_needs(
