@@ -38,6 +38,8 @@ pub(crate) struct TraceLog(Arc<Mutex<LogInner>>);
 
 struct LogInner {
     data: Vec<u8>,
+    /// CRC of `data`, kept up to date so keep-alives need not rescan the log.
+    crc: Crc32,
     masker: Masker,
     truncated: bool,
 }
@@ -46,6 +48,7 @@ impl TraceLog {
     pub(crate) fn new(secrets: impl IntoIterator<Item = String>) -> Self {
         Self(Arc::new(Mutex::new(LogInner {
             data: Vec::new(),
+            crc: Crc32::new(),
             masker: Masker::new(secrets),
             truncated: false,
         })))
@@ -91,11 +94,9 @@ impl TraceLog {
     /// `output` of the final update: checksum and size of the whole log.
     pub(crate) fn output(&self) -> Output {
         let inner = self.lock();
-        let mut crc = Crc32::new();
-        crc.update(&inner.data);
         Output {
-            checksum: Some(crc.checksum()),
-            bytesize: Some(crc.len()),
+            checksum: Some(inner.crc.checksum()),
+            bytesize: Some(inner.crc.len()),
         }
     }
 }
@@ -107,18 +108,23 @@ impl LogInner {
         }
         let room = LOG_LIMIT.saturating_sub(self.data.len());
         if bytes.len() <= room {
-            self.data.extend_from_slice(bytes);
+            self.push(bytes);
             return;
         }
-        self.data.extend_from_slice(&bytes[..room]);
+        self.push(&bytes[..room]);
         self.truncated = true;
-        self.data.extend_from_slice(
+        self.push(
             format!(
                 "\n\x1b[31;1mJob's log exceeded limit of {LOG_LIMIT} bytes.\n\
                  Job execution will continue but no more output will be collected.\x1b[0;m\n"
             )
             .as_bytes(),
         );
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.data.extend_from_slice(bytes);
+        self.crc.update(bytes);
     }
 }
 
@@ -421,6 +427,12 @@ mod tests {
         assert!(String::from_utf8_lossy(&all[LOG_LIMIT..]).contains("exceeded limit"));
         // Nothing written after the limit: the notice is the very end.
         assert!(all.ends_with(b"will be collected.\x1b[0;m\n"));
+        let output = log.output();
+        assert_eq!(output.bytesize, Some(all.len() as u64));
+        assert_eq!(
+            output.checksum,
+            Some(pipewright_protocol::crc32_checksum(&all))
+        );
     }
 
     #[test]

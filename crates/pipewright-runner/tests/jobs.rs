@@ -236,6 +236,46 @@ async fn hard_cancel_kills_the_script_and_stops_reporting() {
 }
 
 #[tokio::test]
+async fn silent_job_learns_of_cancel_from_keepalive() {
+    let h = Harness::start(1).await;
+    h.fake.push(
+        shell_job(14, &["sleep 60"], Some(&["echo \"after $CI_JOB_STATUS\""])),
+        Knobs {
+            status_on_keepalive: Some("canceling"),
+            ..Knobs::default()
+        },
+    );
+    let update = h.fake.wait_final(14).await;
+    let job = h.fake.job(14);
+    assert_eq!(job.status, "canceled");
+    assert_eq!(update.state, JobState::Failed);
+    assert!(job.log.contains("after canceled\n"), "{}", job.log);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn unreadable_payload_fails_the_job_instead_of_losing_it() {
+    let h = Harness::start(1).await;
+    h.fake.push_raw(
+        serde_json::json!({"id": 15, "token": "glcbt-15_t", "steps": "not a list"}),
+        Knobs::default(),
+    );
+    let update = h.fake.wait_final(15).await;
+    let job = h.fake.job(15);
+    assert_eq!(job.status, "failed");
+    assert_eq!(
+        update.failure_reason.as_deref(),
+        Some("runner_system_failure")
+    );
+    assert!(
+        job.log.contains("runner could not read the job"),
+        "{}",
+        job.log
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
 async fn shutdown_interrupts_running_jobs() {
     let h = Harness::start(1).await;
     h.fake.push(

@@ -36,6 +36,8 @@ pub struct Knobs {
     pub accept_final_once: bool,
     /// When the log contains this text, switch the job to this status.
     pub status_when_log_contains: Option<(String, &'static str)>,
+    /// On the first `state=running` keep-alive, switch the job to this status.
+    pub status_on_keepalive: Option<&'static str>,
 }
 
 #[derive(Debug, Default)]
@@ -63,7 +65,8 @@ impl JobRecord {
 
 #[derive(Default)]
 pub struct FakeState {
-    pub queue: VecDeque<(JobResponse, Knobs)>,
+    /// Payloads to hand out, as JSON so that tests can send broken ones.
+    pub queue: VecDeque<(serde_json::Value, Knobs)>,
     pub jobs: HashMap<i64, JobRecord>,
     pub job_requests: Vec<JobRequest>,
     pub verifies: usize,
@@ -75,6 +78,11 @@ pub struct Fake(pub Arc<Mutex<FakeState>>);
 
 impl Fake {
     pub fn push(&self, job: JobResponse, knobs: Knobs) {
+        self.push_raw(serde_json::to_value(job).expect("job json"), knobs);
+    }
+
+    /// Queues a payload as is; it must carry `id` and `token`.
+    pub fn push_raw(&self, job: serde_json::Value, knobs: Knobs) {
         let mut state = self.lock();
         state.queue.push_back((job, knobs));
         // A new pending job changes the runner's queue version.
@@ -199,10 +207,12 @@ async fn request_job(
     let Some((job, knobs)) = state.queue.pop_front() else {
         return with_headers(StatusCode::NO_CONTENT, &[(header::LAST_UPDATE, version)]);
     };
+    let id = job["id"].as_i64().expect("queued job id");
+    let token = job["token"].as_str().expect("queued job token").to_owned();
     state.jobs.insert(
-        job.id,
+        id,
         JobRecord {
-            token: job.token.clone(),
+            token,
             status: "running".into(),
             knobs,
             ..JobRecord::default()
@@ -263,7 +273,12 @@ async fn update_job(
         Err(denied) => return denied.into_response(),
     };
     match body.state {
-        JobState::Running => job.keepalives += 1,
+        JobState::Running => {
+            job.keepalives += 1;
+            if let Some(status) = job.knobs.status_on_keepalive.take() {
+                job.status = status.into();
+            }
+        }
         JobState::Success | JobState::Failed => {
             job.final_updates.push(body.clone());
             if job.knobs.accept_final_once && job.final_updates.len() == 1 {
