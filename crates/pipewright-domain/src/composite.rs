@@ -161,6 +161,19 @@ pub fn apply_pipeline_status(current: Status, composite: Option<Status>) -> Stat
     }
 }
 
+/// `Ci::Stage#set_status`: a stage's new status when the composite of its latest jobs is
+/// `composite`. Unlike the pipeline's: `created` still keeps the current status (so a stage
+/// whose jobs were reset stays `skipped` until one moves), but `pending` is always `pending`,
+/// and a stage without jobs (`None`) is `skipped`.
+pub fn apply_stage_status(current: Status, composite: Option<Status>) -> Status {
+    match composite {
+        None => Skipped,
+        Some(Created) => current,
+        Some(Canceling) if current == Canceled => Canceled,
+        Some(other) => other,
+    }
+}
+
 /// Convenience: the pipeline's next status from its current one and its latest jobs.
 pub fn pipeline_status(current: Status, jobs: &[CompositeItem]) -> Status {
     apply_pipeline_status(current, composite(jobs))
@@ -493,6 +506,24 @@ mod tests {
                     continue;
                 }
                 assert_eq!(apply_pipeline_status(current, Some(result)), result);
+            }
+        }
+    }
+
+    #[test]
+    fn stage_status_quirks() {
+        assert_eq!(apply_stage_status(Skipped, Some(Created)), Skipped);
+        assert_eq!(apply_stage_status(Skipped, Some(Pending)), Pending);
+        assert_eq!(apply_stage_status(Success, Some(Pending)), Pending);
+        assert_eq!(apply_stage_status(Running, None), Skipped);
+        assert_eq!(apply_stage_status(Canceled, Some(Canceling)), Canceled);
+        assert_eq!(apply_stage_status(Running, Some(Canceling)), Canceling);
+        for current in Status::ALL {
+            for result in Status::ALL {
+                if matches!(result, Created | Canceling) {
+                    continue;
+                }
+                assert_eq!(apply_stage_status(current, Some(result)), result);
             }
         }
     }

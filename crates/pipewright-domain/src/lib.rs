@@ -18,8 +18,9 @@
 //! Typical use case, `process_pipeline`: load the pipeline's latest jobs as
 //! [`ProcessingJob`]s, call [`process`], write each [`Transition`] as a compare-and-set on its
 //! `from` status (with [`Timestamps::after_transition`]), then store the stage statuses
-//! ([`processing::stage_statuses`]) and the pipeline status
-//! ([`apply_pipeline_status`] of [`processing::pipeline_composite`]).
+//! ([`apply_stage_status`] of [`processing::stage_statuses`]) and the pipeline status
+//! ([`apply_pipeline_status`] of [`processing::pipeline_composite`]). `tests/gitlab_scenarios.rs`
+//! drives whole pipelines that way, through cancel, play and retry.
 
 pub mod composite;
 pub mod failure;
@@ -30,7 +31,9 @@ pub mod slug;
 pub mod state;
 pub mod status;
 
-pub use composite::{CompositeItem, apply_pipeline_status, composite, dag_composite};
+pub use composite::{
+    CompositeItem, apply_pipeline_status, apply_stage_status, composite, dag_composite,
+};
 pub use failure::{FailureReason, RetryPolicy, RetryWhen};
 pub use pipeline::{PlayOutcome, cancel_pipeline, reset_skipped_jobs};
 pub use processing::{ProcessingJob, Transition, process, process_with};

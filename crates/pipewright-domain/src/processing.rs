@@ -94,7 +94,8 @@ pub fn decide(job: &ProcessingJob, previous: Status, enqueue_immediately: bool) 
     }
 }
 
-/// Composite status of each stage, in stage order (GitLab's `stage.set_status`).
+/// Composite status of each stage that has jobs, in stage order. Store it through
+/// [`crate::composite::apply_stage_status`], as GitLab's `stage.set_status` does.
 pub fn stage_statuses(jobs: &[ProcessingJob]) -> Vec<(i32, Status)> {
     let stages: BTreeSet<i32> = jobs.iter().map(|job| job.stage_idx).collect();
     stages
