@@ -1,1 +1,36 @@
-//! pipewright-core (being written).
+//! Pipewright's use cases, named after GitLab's services: authenticate, create_project,
+//! create_pipeline, process_pipeline, request_job, update_job, append_trace, ...
+//!
+//! This is the only layer that talks to the store. The HTTP layer calls these functions and
+//! renders their results; it never sees SQL. Authorization decisions live here too.
+
+pub mod abilities;
+pub mod app;
+pub mod auth;
+pub mod error;
+pub mod job_updates;
+pub mod jobs;
+pub mod payload;
+pub mod pipelines;
+pub mod processing;
+pub mod projects;
+pub mod queue;
+pub mod repository;
+pub mod runners;
+pub mod tokens;
+pub mod traces;
+pub mod users;
+pub mod variables;
+
+pub use app::{App, Config};
+pub use auth::Actor;
+pub use error::Error;
+
+/// Records the HTTP layer renders; re-exported so it needs no dependency on the store.
+pub mod model {
+    pub use pipewright_git::Commit;
+    pub use pipewright_store::model::*;
+}
+
+pub use pipewright_domain::{Status, When};
+pub use pipewright_store::now_ms;

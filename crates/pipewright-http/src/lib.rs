@@ -1,1 +1,13 @@
-//! pipewright-http (being written).
+//! Pipewright's HTTP edge: axum routers for `/api/v4` (GitLab's REST API and the runner
+//! protocol) and git smart HTTP. Handlers are thin: parse, call one use case in
+//! `pipewright-core`, render an entity. This crate never touches the database.
+
+pub mod api;
+pub mod auth;
+pub mod entities;
+pub mod error;
+pub mod git_http;
+pub mod pagination;
+pub mod params;
+
+pub use api::router;

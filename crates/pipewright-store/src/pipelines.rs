@@ -156,12 +156,16 @@ impl Store {
         offset: i64,
     ) -> Result<(Vec<Pipeline>, i64), StoreError> {
         let push_filter = |query: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>| {
-            query.push(" FROM pipelines WHERE project_id = ").push_bind(project_id);
+            query
+                .push(" FROM pipelines WHERE project_id = ")
+                .push_bind(project_id);
             if let Some(status) = status {
                 query.push(" AND status = ").push_bind(status.as_str());
             }
             if let Some(ref_name) = ref_name {
-                query.push(" AND ref_name = ").push_bind(ref_name.to_owned());
+                query
+                    .push(" AND ref_name = ")
+                    .push_bind(ref_name.to_owned());
             }
         };
         let mut count = sqlx::QueryBuilder::new("SELECT COUNT(*)");

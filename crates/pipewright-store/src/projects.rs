@@ -59,7 +59,10 @@ impl Store {
     }
 
     /// Case-insensitive lookup by `namespace/path`, as GitLab resolves `:id`.
-    pub async fn project_by_full_path(&self, full_path: &str) -> Result<Option<Project>, StoreError> {
+    pub async fn project_by_full_path(
+        &self,
+        full_path: &str,
+    ) -> Result<Option<Project>, StoreError> {
         Ok(sqlx::query_as(&format!(
             "SELECT {PROJECT_COLUMNS} FROM projects WHERE full_path_lower = $1"
         ))

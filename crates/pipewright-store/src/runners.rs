@@ -111,7 +111,10 @@ impl Store {
         Runner::try_from(row)
     }
 
-    pub async fn runner_by_token_hash(&self, token_hash: &str) -> Result<Option<Runner>, StoreError> {
+    pub async fn runner_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<Runner>, StoreError> {
         let row: Option<RunnerRow> = sqlx::query_as(&format!(
             "SELECT {RUNNER_COLUMNS} FROM runners WHERE token_hash = $1"
         ))

@@ -68,9 +68,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = sqlx::QueryBuilder::new(format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE id IN ("
-        ));
+        let mut query =
+            sqlx::QueryBuilder::new(format!("SELECT {USER_COLUMNS} FROM users WHERE id IN ("));
         let mut separated = query.separated(", ");
         for id in ids {
             separated.push_bind(*id);

@@ -1,0 +1,76 @@
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use pipewright_store::Store;
+
+use crate::queue::JobQueue;
+use crate::traces::TraceStore;
+
+/// Settings the use cases need.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// Web root used in `web_url`s and clone URLs, without a trailing slash.
+    pub external_url: String,
+    /// Seconds a runner should wait between log uploads (`X-GitLab-Trace-Update-Interval`).
+    pub trace_update_interval: u64,
+    /// Default job timeout in seconds (GitLab's project default: 60 minutes).
+    pub default_job_timeout: i64,
+}
+
+impl Config {
+    pub fn new(data_dir: impl Into<PathBuf>, external_url: &str) -> Config {
+        Config {
+            data_dir: data_dir.into(),
+            external_url: external_url.trim_end_matches('/').to_owned(),
+            trace_update_interval: 3,
+            default_job_timeout: 3600,
+        }
+    }
+
+    pub fn repositories_dir(&self) -> PathBuf {
+        self.data_dir.join("repositories")
+    }
+
+    pub fn traces_dir(&self) -> PathBuf {
+        self.data_dir.join("traces")
+    }
+}
+
+/// Everything a use case needs, cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub traces: TraceStore,
+    pub queue: JobQueue,
+    pub(crate) pipeline_locks: Arc<crate::processing::PipelineLocks>,
+}
+
+impl App {
+    pub fn new(store: Store, config: Config) -> std::io::Result<App> {
+        std::fs::create_dir_all(config.repositories_dir())?;
+        let traces = TraceStore::new(config.traces_dir())?;
+        Ok(App {
+            store,
+            config: Arc::new(config),
+            traces,
+            queue: JobQueue::default(),
+            pipeline_locks: Arc::default(),
+        })
+    }
+
+    pub fn repository_path(&self, project_id: i64) -> PathBuf {
+        self.config
+            .repositories_dir()
+            .join(format!("{project_id}.git"))
+    }
+
+    pub fn repository(&self, project_id: i64) -> pipewright_git::Repo {
+        pipewright_git::Repo::open(&self.repository_path(project_id))
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+}

@@ -1,0 +1,196 @@
+//! What runners report about a job they run: `PUT /jobs/:id` and `PATCH /jobs/:id/trace`.
+
+use pipewright_ciyaml::JobOptions;
+use pipewright_domain::Status;
+use pipewright_protocol::{JobState, UpdateJobRequest};
+use pipewright_store::model::Job;
+
+use crate::App;
+use crate::error::{Error, Result};
+use crate::processing::{process_pipeline, state_after};
+use crate::tokens::hash_token;
+use crate::traces::Append;
+
+/// Failure reasons the server stores as sent; anything else becomes `unknown_failure`.
+const KNOWN_FAILURE_REASONS: [&str; 10] = [
+    "unknown_failure",
+    "script_failure",
+    "runner_system_failure",
+    "job_execution_timeout",
+    "image_pull_failure",
+    "runner_configuration_error",
+    "runner_external_dependency_failure",
+    "runner_interrupted",
+    "stuck_or_timeout_failure",
+    "runner_unsupported",
+];
+
+/// The job named by `:id`, if `token` is its token and it is executing; otherwise the 403
+/// GitLab answers (with `Job-Status` when the job is known).
+pub async fn authenticate_job(app: &App, job_id: i64, token: &str) -> Result<Job> {
+    let job = app
+        .store
+        .job_by_token_hash(&hash_token(token))
+        .await?
+        .filter(|job| job.id == job_id)
+        .ok_or(Error::JobForbidden {
+            job_status: None,
+            message: "403 Forbidden".into(),
+        })?;
+    if job.erased_at.is_some() {
+        return Err(Error::JobForbidden {
+            job_status: Some(job.status),
+            message: "403 Forbidden - Job has been erased!".into(),
+        });
+    }
+    if !job.status.is_executing() {
+        return Err(Error::JobForbidden {
+            job_status: Some(job.status),
+            message: "403 Forbidden - Job is not processing on runner".into(),
+        });
+    }
+    Ok(job)
+}
+
+/// Result of a `PUT /jobs/:id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// 200: applied (or a keep-alive).
+    Done(Status),
+    /// 202: the log is not complete yet; the runner sends the rest and repeats the PUT.
+    Accepted(Status),
+}
+
+/// `PUT /jobs/:id`: keep-alive or the final result.
+pub async fn update_job(
+    app: &App,
+    job_id: i64,
+    token: &str,
+    request: &UpdateJobRequest,
+) -> Result<UpdateOutcome> {
+    let job = authenticate_job(app, job_id, token).await?;
+    let final_status = match request.state {
+        JobState::Running | JobState::Pending => return Ok(UpdateOutcome::Done(job.status)),
+        JobState::Unknown => return Err(Error::Param("state does not have a valid value".into())),
+        JobState::Success => Status::Success,
+        JobState::Failed => Status::Failed,
+    };
+    if let Some(expected) = request.output.as_ref().and_then(|output| output.bytesize)
+        && app.traces.len(job.id).await.map_err(Error::internal)? < expected
+    {
+        return Ok(UpdateOutcome::Accepted(job.status));
+    }
+    let now = pipewright_store::now_ms();
+    let mut update = if job.status == Status::Canceling {
+        // The runner finished its graceful cancel: whatever it reports, the job is canceled.
+        state_after(&job, Status::Canceled, now)
+    } else {
+        state_after(&job, final_status, now)
+    };
+    if update.status == Status::Failed {
+        let reason = request
+            .failure_reason
+            .as_deref()
+            .filter(|reason| KNOWN_FAILURE_REASONS.contains(reason))
+            .unwrap_or("unknown_failure");
+        update.failure_reason = Some(reason.to_owned());
+        update.exit_code = request.exit_code;
+        if let Some(code) = request.exit_code
+            && allowed_exit_code(&job, code)
+        {
+            update.allow_failure = true;
+        }
+    } else {
+        update.exit_code = request.exit_code;
+    }
+    if !app
+        .store
+        .update_job_state(job.id, job.status, &update)
+        .await?
+    {
+        // A user action (cancel) won the race; report the job as it now is.
+        let current = app.store.job_by_id(job.id).await?;
+        return Ok(UpdateOutcome::Done(
+            current.map(|job| job.status).unwrap_or(job.status),
+        ));
+    }
+    process_pipeline(app, job.pipeline_id).await?;
+    Ok(UpdateOutcome::Done(update.status))
+}
+
+fn allowed_exit_code(job: &Job, code: i32) -> bool {
+    serde_json::from_str::<JobOptions>(&job.options)
+        .map(|options| options.allow_failure_exit_codes.contains(&i64::from(code)))
+        .unwrap_or(false)
+}
+
+/// Result of a `PATCH /jobs/:id/trace`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceOutcome {
+    /// false = 416, nothing written.
+    pub accepted: bool,
+    /// Total log length after the call.
+    pub len: u64,
+    pub status: Status,
+}
+
+/// Appends a log chunk at `start`, masking the job's own token (same length, so offsets
+/// keep referring to the runner's bytes).
+pub async fn append_trace(
+    app: &App,
+    job_id: i64,
+    token: &str,
+    start: u64,
+    mut chunk: Vec<u8>,
+) -> Result<TraceOutcome> {
+    let job = authenticate_job(app, job_id, token).await?;
+    mask(&mut chunk, token.as_bytes());
+    let outcome = app
+        .traces
+        .append(job.id, start, &chunk)
+        .await
+        .map_err(Error::internal)?;
+    Ok(match outcome {
+        Append::Appended { len } => TraceOutcome {
+            accepted: true,
+            len,
+            status: job.status,
+        },
+        Append::RangeMismatch { len } => TraceOutcome {
+            accepted: false,
+            len,
+            status: job.status,
+        },
+    })
+}
+
+/// Replaces every occurrence of `secret` in `bytes` with `x`s.
+fn mask(bytes: &mut [u8], secret: &[u8]) {
+    if secret.len() < 8 || bytes.len() < secret.len() {
+        return;
+    }
+    let mut i = 0;
+    while i + secret.len() <= bytes.len() {
+        if &bytes[i..i + secret.len()] == secret {
+            bytes[i..i + secret.len()].fill(b'x');
+            i += secret.len();
+        } else {
+            i += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask;
+
+    #[test]
+    fn masking_keeps_lengths() {
+        let mut bytes = b"token=glcbt-secret123 again glcbt-secret123".to_vec();
+        mask(&mut bytes, b"glcbt-secret123");
+        assert_eq!(
+            bytes,
+            b"token=xxxxxxxxxxxxxxx again xxxxxxxxxxxxxxx".to_vec()
+        );
+    }
+}

@@ -1,0 +1,176 @@
+//! Reading jobs for the Jobs API: lists, one job, its log. Related records are batch-loaded
+//! (one statement per kind of record, whatever the page size).
+
+use std::collections::HashMap;
+
+use pipewright_git::Commit;
+pub use pipewright_store::JobFilter;
+use pipewright_store::model::{Job, Pipeline, Project, Runner, User};
+
+use crate::App;
+use crate::abilities::ProjectAccess;
+use crate::error::{Error, Result};
+
+/// A job with everything its entity shows.
+#[derive(Debug, Clone)]
+pub struct JobView {
+    pub job: Job,
+    pub pipeline: Pipeline,
+    pub project: Project,
+    pub user: Option<User>,
+    pub runner: Option<Runner>,
+    pub commit: Option<Commit>,
+}
+
+/// `2015-12-24T15:51:21.802Z` from UTC milliseconds.
+pub fn iso_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|time| time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
+}
+
+/// `2015-12-24T15:51:21Z`, as GitLab writes times into CI variables.
+pub fn iso_seconds(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|time| time.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// Builds views for jobs of one project with a fixed number of queries.
+pub async fn views(app: &App, project: &Project, jobs: Vec<Job>) -> Result<Vec<JobView>> {
+    let pipeline_ids = distinct(jobs.iter().map(|job| Some(job.pipeline_id)));
+    let user_ids = distinct(jobs.iter().map(|job| job.user_id));
+    let runner_ids = distinct(jobs.iter().map(|job| job.runner_id));
+    let pipelines: HashMap<i64, Pipeline> = app
+        .store
+        .pipelines_by_ids(&pipeline_ids)
+        .await?
+        .into_iter()
+        .map(|pipeline| (pipeline.id, pipeline))
+        .collect();
+    let users: HashMap<i64, User> = app
+        .store
+        .users_by_ids(&user_ids)
+        .await?
+        .into_iter()
+        .map(|user| (user.id, user))
+        .collect();
+    let runners: HashMap<i64, Runner> = app
+        .store
+        .runners_by_ids(&runner_ids)
+        .await?
+        .into_iter()
+        .map(|runner| (runner.id, runner))
+        .collect();
+    let shas: Vec<String> = {
+        let mut shas: Vec<String> = pipelines.values().map(|p| p.sha.clone()).collect();
+        shas.sort();
+        shas.dedup();
+        shas
+    };
+    let commits = if shas.is_empty() {
+        HashMap::new()
+    } else {
+        let repo = app.repository(project.id);
+        tokio::task::spawn_blocking(move || repo.commits(&shas)).await??
+    };
+    jobs.into_iter()
+        .map(|job| {
+            let pipeline = pipelines
+                .get(&job.pipeline_id)
+                .cloned()
+                .ok_or_else(|| Error::internal("job without pipeline"))?;
+            Ok(JobView {
+                user: job.user_id.and_then(|id| users.get(&id).cloned()),
+                runner: job.runner_id.and_then(|id| runners.get(&id).cloned()),
+                commit: commits.get(&pipeline.sha).cloned(),
+                pipeline,
+                project: project.clone(),
+                job,
+            })
+        })
+        .collect()
+}
+
+fn distinct(ids: impl Iterator<Item = Option<i64>>) -> Vec<i64> {
+    let mut ids: Vec<i64> = ids.flatten().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// E1: one page of the project's builds (`offset` rows skipped), newest first.
+pub async fn list_project_jobs(
+    app: &App,
+    access: &ProjectAccess,
+    filter: &JobFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<JobView>> {
+    if !access.can_read_build() {
+        return Err(Error::forbidden());
+    }
+    let jobs = app
+        .store
+        .list_project_jobs(access.project.id, filter, limit, offset)
+        .await?;
+    views(app, &access.project, jobs).await
+}
+
+/// A build of this project (bridges and other projects' jobs are `404 Not found`).
+pub async fn find_build(app: &App, access: &ProjectAccess, job_id: i64) -> Result<Job> {
+    app.store
+        .job_by_id(job_id)
+        .await?
+        .filter(|job| job.project_id == access.project.id && job.is_build())
+        .ok_or_else(Error::record_not_found)
+}
+
+/// E6.
+pub async fn get_job(app: &App, access: &ProjectAccess, job_id: i64) -> Result<JobView> {
+    if !access.can_read_build() {
+        return Err(Error::forbidden());
+    }
+    let job = find_build(app, access, job_id).await?;
+    let mut views = views(app, &access.project, vec![job]).await?;
+    views.pop().ok_or_else(Error::record_not_found)
+}
+
+/// E7: the log file positioned at `offset`, if any, for streaming.
+pub async fn open_trace(
+    app: &App,
+    access: &ProjectAccess,
+    job_id: i64,
+    offset: u64,
+) -> Result<(Job, Option<tokio::fs::File>)> {
+    if !access.can_read_build() {
+        return Err(Error::forbidden());
+    }
+    let job = find_build(app, access, job_id).await?;
+    let file = app
+        .traces
+        .open_at(job.id, offset)
+        .await
+        .map_err(Error::internal)?;
+    Ok((job, file))
+}
+
+/// E2 (first slice): the jobs of one pipeline.
+pub async fn list_pipeline_jobs(
+    app: &App,
+    access: &ProjectAccess,
+    pipeline: &Pipeline,
+    include_retried: bool,
+) -> Result<Vec<JobView>> {
+    if !access.can_read_build() {
+        return Err(Error::forbidden());
+    }
+    let jobs = app
+        .store
+        .pipeline_jobs(pipeline.id, include_retried)
+        .await?
+        .into_iter()
+        .filter(Job::is_build)
+        .collect();
+    views(app, &access.project, jobs).await
+}

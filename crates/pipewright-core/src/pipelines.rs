@@ -1,0 +1,351 @@
+//! `create_pipeline` (from a push, an API call or a commit) and pipeline reads.
+
+use pipewright_ciyaml::{ErrorKind, FileSource, PipelineContext};
+use pipewright_domain::Status;
+use pipewright_store::model::{Namespace, Pipeline, PipelineVariable, Project, User};
+use pipewright_store::{NewJob, NewPipeline};
+
+use crate::abilities::ProjectAccess;
+use crate::auth::Actor;
+use crate::error::{Error, Result};
+use crate::variables::{PipelineFacts, pipeline_variables};
+use crate::{App, processing};
+
+/// The 40 zeros GitLab uses for "no previous commit".
+pub const ZERO_SHA: &str = "0000000000000000000000000000000000000000";
+
+/// How a creation failure is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConfigError {
+    /// API: answer 400 with GitLab's message, create nothing.
+    Reject,
+    /// Push: an invalid YAML gives a `failed` pipeline carrying the error; a missing file or a
+    /// filtered pipeline gives nothing.
+    RecordFailedPipeline,
+}
+
+pub struct NewPipelineRequest {
+    pub ref_name: String,
+    /// Resolved from `ref_name` when absent.
+    pub sha: Option<String>,
+    pub before_sha: Option<String>,
+    pub source: String,
+    pub variables: Vec<PipelineVariable>,
+}
+
+/// The repository at one commit, as the YAML planner sees it.
+struct RepoFiles {
+    repo: pipewright_git::Repo,
+    sha: String,
+}
+
+impl FileSource for RepoFiles {
+    fn read(&self, path: &str) -> Option<String> {
+        let bytes = self.repo.read_file(&self.sha, path).ok().flatten()?;
+        String::from_utf8(bytes).ok()
+    }
+
+    fn list_paths(&self) -> Vec<String> {
+        self.repo.list_paths(&self.sha).unwrap_or_default()
+    }
+}
+
+/// Creates (and starts processing) a pipeline for `ref_name`. `Ok(None)` means GitLab would
+/// not create one (push without `.gitlab-ci.yml`, filtered by workflow rules, no jobs).
+pub async fn create_pipeline(
+    app: &App,
+    project: &Project,
+    user: &User,
+    request: NewPipelineRequest,
+    on_error: OnConfigError,
+) -> Result<Option<Pipeline>> {
+    let repo = app.repository(project.id);
+    let ref_name = request.ref_name.clone();
+    let wanted_sha = request.sha.clone();
+    let resolved = tokio::task::spawn_blocking(move || -> Result<Option<(String, bool)>> {
+        let is_branch = repo.is_branch(&ref_name)?;
+        let is_tag = !is_branch && repo.is_tag(&ref_name)?;
+        if !is_branch && !is_tag {
+            return Ok(None);
+        }
+        let sha = match wanted_sha {
+            Some(sha) => Some(sha),
+            None => {
+                let full = if is_branch {
+                    format!("refs/heads/{ref_name}")
+                } else {
+                    format!("refs/tags/{ref_name}")
+                };
+                repo.resolve(&full)?
+            }
+        };
+        Ok(sha.map(|sha| (sha, is_tag)))
+    })
+    .await??;
+    let Some((sha, tag)) = resolved else {
+        return reject_or_skip(on_error, "Reference not found");
+    };
+    let before_sha = request
+        .before_sha
+        .clone()
+        .unwrap_or_else(|| ZERO_SHA.to_owned());
+
+    let namespace = app
+        .store
+        .namespace_by_id(project.namespace_id)
+        .await?
+        .ok_or_else(|| Error::internal("project without namespace"))?;
+    let planned = plan(
+        app,
+        project,
+        &namespace,
+        user,
+        &request,
+        &sha,
+        &before_sha,
+        tag,
+    )
+    .await?;
+
+    let variables = request.variables;
+    let mut new_pipeline = NewPipeline {
+        project_id: project.id,
+        ref_name: request.ref_name,
+        tag,
+        sha: sha.clone(),
+        before_sha,
+        source: request.source,
+        status: Status::Created,
+        user_id: Some(user.id),
+        yaml_errors: None,
+        variables,
+    };
+    let jobs = match planned {
+        Planned::Missing => return reject_or_skip(on_error, "Missing CI config file"),
+        Planned::Error(err) => match (on_error, err.kind()) {
+            (OnConfigError::Reject, _) => return Err(Error::base_error(err.message())),
+            (OnConfigError::RecordFailedPipeline, ErrorKind::Invalid) => {
+                new_pipeline.status = Status::Failed;
+                new_pipeline.yaml_errors = Some(err.message().to_owned());
+                Vec::new()
+            }
+            (OnConfigError::RecordFailedPipeline, _) => return Ok(None),
+        },
+        Planned::Jobs(plan) => plan
+            .jobs
+            .into_iter()
+            .map(|job| new_job(job, user.id))
+            .collect::<Result<Vec<_>>>()?,
+    };
+    let (pipeline, _) = app.store.create_pipeline(&new_pipeline, &jobs).await?;
+    keep_around(app, project.id, pipeline.id, &sha).await?;
+    if !jobs.is_empty() {
+        processing::process_pipeline(app, pipeline.id).await?;
+    }
+    Ok(app.store.pipeline_by_id(pipeline.id).await?)
+}
+
+fn reject_or_skip<T>(on_error: OnConfigError, message: &str) -> Result<Option<T>> {
+    match on_error {
+        OnConfigError::Reject => Err(Error::base_error(message)),
+        OnConfigError::RecordFailedPipeline => Ok(None),
+    }
+}
+
+enum Planned {
+    Missing,
+    Error(pipewright_ciyaml::ConfigError),
+    Jobs(pipewright_ciyaml::PipelinePlan),
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the facts of one pipeline, used once"
+)]
+async fn plan(
+    app: &App,
+    project: &Project,
+    namespace: &Namespace,
+    user: &User,
+    request: &NewPipelineRequest,
+    sha: &str,
+    before_sha: &str,
+    tag: bool,
+) -> Result<Planned> {
+    let files = RepoFiles {
+        repo: app.repository(project.id),
+        sha: sha.to_owned(),
+    };
+    let config_path = project.ci_config_path.clone();
+    let commit = {
+        let repo = app.repository(project.id);
+        let sha = sha.to_owned();
+        tokio::task::spawn_blocking(move || repo.commit(&sha)).await??
+    };
+    let mut variables = pipeline_variables(
+        app,
+        &PipelineFacts {
+            project,
+            namespace,
+            ref_name: &request.ref_name,
+            tag,
+            sha,
+            before_sha,
+            source: &request.source,
+            commit: commit.as_ref(),
+            pipeline: None,
+        },
+    );
+    variables.extend(crate::variables::user_variables(user));
+    variables.extend(
+        request
+            .variables
+            .iter()
+            .map(|variable| (variable.key.clone(), variable.value.clone())),
+    );
+    let changed_paths = if before_sha == ZERO_SHA || tag {
+        None
+    } else {
+        let repo = app.repository(project.id);
+        let (from, to) = (before_sha.to_owned(), sha.to_owned());
+        tokio::task::spawn_blocking(move || repo.changed_paths(&from, &to).ok()).await?
+    };
+    let planned = tokio::task::spawn_blocking(move || {
+        let Some(source) = files.read(&config_path) else {
+            return Planned::Missing;
+        };
+        let context = PipelineContext {
+            variables,
+            changed_paths,
+            files: &files,
+        };
+        match pipewright_ciyaml::plan(&source, &context) {
+            Ok(plan) => Planned::Jobs(plan),
+            Err(err) => Planned::Error(err),
+        }
+    })
+    .await?;
+    Ok(planned)
+}
+
+fn new_job(job: pipewright_ciyaml::JobPlan, user_id: i64) -> Result<NewJob> {
+    let kind = if job.is_bridge() { "bridge" } else { "build" };
+    let options = serde_json::to_string(&job.options).map_err(Error::internal)?;
+    Ok(NewJob {
+        kind: kind.to_owned(),
+        status: Status::Created,
+        when: job.when,
+        allow_failure: job.allow_failure,
+        needs: job
+            .needs
+            .map(|needs| needs.into_iter().map(|need| need.job).collect()),
+        tag_list: {
+            let mut tags = job.options.tags.clone();
+            tags.sort();
+            tags
+        },
+        timeout: job
+            .options
+            .timeout
+            .and_then(|seconds| i64::try_from(seconds).ok()),
+        options,
+        name: job.name,
+        stage: job.stage,
+        stage_idx: job.stage_idx,
+        user_id: Some(user_id),
+    })
+}
+
+/// Keeps the pipeline's commit reachable (and fetchable by runners) whatever happens to the branch.
+async fn keep_around(app: &App, project_id: i64, pipeline_id: i64, sha: &str) -> Result<()> {
+    let repo = app.repository(project_id);
+    let name = format!("refs/pipelines/{pipeline_id}");
+    let sha = sha.to_owned();
+    tokio::task::spawn_blocking(move || repo.update_ref(&name, &sha, None)).await??;
+    Ok(())
+}
+
+/// `POST /projects/:id/pipeline`.
+pub async fn create_pipeline_by_api(
+    app: &App,
+    actor: &Actor,
+    access: &ProjectAccess,
+    ref_name: String,
+    variables: Vec<PipelineVariable>,
+) -> Result<Pipeline> {
+    let user = actor.require_user()?;
+    actor.require_write_scope()?;
+    if !access.can_update_build() {
+        return Err(Error::forbidden());
+    }
+    if !variables.is_empty() && !may_set_pipeline_variables(access) {
+        return Err(Error::base_error(
+            "Insufficient permissions to set pipeline variables",
+        ));
+    }
+    let pipeline = create_pipeline(
+        app,
+        &access.project,
+        user,
+        NewPipelineRequest {
+            ref_name,
+            sha: None,
+            before_sha: None,
+            source: "api".into(),
+            variables,
+        },
+        OnConfigError::Reject,
+    )
+    .await?;
+    pipeline.ok_or_else(|| Error::base_error("No stages / jobs for this pipeline."))
+}
+
+/// The project's "minimum role to override pipeline variables".
+pub fn may_set_pipeline_variables(access: &ProjectAccess) -> bool {
+    let required = match access
+        .project
+        .ci_pipeline_variables_minimum_override_role
+        .as_str()
+    {
+        "no_one_allowed" => return false,
+        "maintainer" => crate::abilities::MAINTAINER,
+        "owner" => crate::abilities::OWNER,
+        _ => crate::abilities::DEVELOPER,
+    };
+    access.admin || access.level >= required
+}
+
+pub async fn find_pipeline(
+    app: &App,
+    access: &ProjectAccess,
+    pipeline_id: i64,
+) -> Result<Pipeline> {
+    app.store
+        .pipeline_by_id(pipeline_id)
+        .await?
+        .filter(|pipeline| pipeline.project_id == access.project.id)
+        .ok_or_else(Error::record_not_found)
+}
+
+pub async fn list_pipelines(
+    app: &App,
+    access: &ProjectAccess,
+    status: Option<Status>,
+    ref_name: Option<&str>,
+    per_page: i64,
+    page: i64,
+) -> Result<(Vec<Pipeline>, i64)> {
+    if !access.can_read_pipeline() {
+        return Err(Error::forbidden());
+    }
+    Ok(app
+        .store
+        .list_pipelines(
+            access.project.id,
+            status,
+            ref_name,
+            per_page,
+            (page - 1) * per_page,
+        )
+        .await?)
+}

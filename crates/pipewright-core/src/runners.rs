@@ -1,0 +1,268 @@
+//! Runner registration and the runner side of the protocol: verify, request a job.
+
+use pipewright_protocol::{JobRequest, JobResponse, RunnerInfo};
+use pipewright_store::model::{Job, Runner};
+use pipewright_store::{JobClaim, NewRunner, RunnerContact};
+
+use crate::abilities::{self, MAINTAINER};
+use crate::auth::Actor;
+use crate::error::{Error, Result};
+use crate::tokens::{JOB_TOKEN_PREFIX, RUNNER_TOKEN_PREFIX, generate, hash_token};
+use crate::{App, payload};
+
+pub const RUNNER_TYPES: [&str; 3] = ["instance_type", "group_type", "project_type"];
+
+pub struct CreateRunner {
+    pub runner_type: String,
+    pub group_id: Option<i64>,
+    pub project_id: Option<i64>,
+    pub description: Option<String>,
+    pub tag_list: Vec<String>,
+    pub run_untagged: bool,
+    pub locked: bool,
+    pub access_level: Option<String>,
+    pub maximum_timeout: Option<i64>,
+    pub paused: bool,
+}
+
+/// `POST /user/runners`: creates a runner and returns it with its `glrt-` token (shown once).
+pub async fn create_runner(
+    app: &App,
+    actor: &Actor,
+    params: CreateRunner,
+) -> Result<(Runner, String)> {
+    let user = actor.require_user()?.clone();
+    actor.require_write_scope()?;
+    let access_level = params
+        .access_level
+        .unwrap_or_else(|| "not_protected".to_owned());
+    if !["not_protected", "ref_protected"].contains(&access_level.as_str()) {
+        return Err(Error::Param(
+            "access_level does not have a valid value".into(),
+        ));
+    }
+    if let Some(timeout) = params.maximum_timeout
+        && timeout < 600
+    {
+        return Err(Error::Message {
+            status: 400,
+            message: serde_json::json!({ "maximum_timeout": ["needs to be at least 10 minutes"] }),
+        });
+    }
+    let (project_id, group_id) = match params.runner_type.as_str() {
+        "instance_type" => {
+            if !user.is_admin {
+                return Err(Error::forbidden());
+            }
+            (None, None)
+        }
+        "project_type" => {
+            let Some(project_id) = params.project_id else {
+                return Err(Error::Param("project_id is missing".into()));
+            };
+            let project = app
+                .store
+                .project_by_id(project_id)
+                .await?
+                .ok_or_else(Error::forbidden)?;
+            let access = abilities::project_access(app, actor, project).await?;
+            if !access.can_admin_project() {
+                return Err(Error::forbidden());
+            }
+            (Some(project_id), None)
+        }
+        "group_type" => {
+            let Some(group_id) = params.group_id else {
+                return Err(Error::Param("group_id is missing".into()));
+            };
+            let level = app.store.namespace_access_level(user.id, group_id).await?;
+            if !user.is_admin && level.unwrap_or(0) < MAINTAINER {
+                return Err(Error::forbidden());
+            }
+            (None, Some(group_id))
+        }
+        _ => {
+            return Err(Error::Param(
+                "runner_type does not have a valid value".into(),
+            ));
+        }
+    };
+    let token = generate(RUNNER_TOKEN_PREFIX);
+    let mut tag_list = params.tag_list;
+    tag_list.retain(|tag| !tag.is_empty());
+    tag_list.sort();
+    tag_list.dedup();
+    let runner = app
+        .store
+        .create_runner(&NewRunner {
+            token_hash: hash_token(&token),
+            description: params.description.unwrap_or_default(),
+            runner_type: params.runner_type,
+            // A runner without tags must take untagged jobs, or it could never run anything.
+            run_untagged: params.run_untagged || tag_list.is_empty(),
+            tag_list,
+            locked: params.locked,
+            access_level,
+            maximum_timeout: params.maximum_timeout,
+            paused: params.paused,
+            project_id,
+            group_id,
+            creator_id: Some(user.id),
+        })
+        .await?;
+    Ok((runner, token))
+}
+
+/// Creates an instance runner for the built-in workers at start-up (no API caller involved).
+pub async fn create_builtin_runner(app: &App, description: &str) -> Result<(Runner, String)> {
+    let token = generate(RUNNER_TOKEN_PREFIX);
+    let runner = app
+        .store
+        .create_runner(&NewRunner {
+            token_hash: hash_token(&token),
+            description: description.to_owned(),
+            runner_type: "instance_type".into(),
+            tag_list: Vec::new(),
+            run_untagged: true,
+            locked: false,
+            access_level: "not_protected".into(),
+            maximum_timeout: None,
+            paused: false,
+            project_id: None,
+            group_id: None,
+            creator_id: None,
+        })
+        .await?;
+    Ok((runner, token))
+}
+
+/// Looks a runner up by its token: unknown tokens are 403 for runners.
+pub async fn authenticate_runner(app: &App, token: &str) -> Result<Runner> {
+    app.store
+        .runner_by_token_hash(&hash_token(token))
+        .await?
+        .ok_or_else(Error::forbidden)
+}
+
+async fn record_contact(app: &App, runner: &Runner, info: Option<&RunnerInfo>) -> Result<()> {
+    let contact = info
+        .map(|info| RunnerContact {
+            name: info.name.clone(),
+            version: info.version.clone(),
+            revision: info.revision.clone(),
+            platform: info.platform.clone(),
+            architecture: info.architecture.clone(),
+            executor: info.executor.clone(),
+        })
+        .unwrap_or_default();
+    Ok(app.store.touch_runner(runner.id, &contact).await?)
+}
+
+/// `POST /runners/verify`.
+pub async fn verify(app: &App, token: &str, info: Option<&RunnerInfo>) -> Result<Runner> {
+    let runner = authenticate_runner(app, token).await?;
+    record_contact(app, &runner, info).await?;
+    Ok(runner)
+}
+
+/// What `POST /jobs/request` answers.
+#[derive(Debug)]
+pub enum JobRequestOutcome {
+    /// 201 with the payload.
+    Job(Box<JobResponse>),
+    /// 204 with `X-GitLab-Last-Update`.
+    NoJob { last_update: String },
+    /// 409: every candidate was taken by another runner meanwhile.
+    Conflict,
+}
+
+/// How many pending jobs one scan looks at before giving up.
+const SCAN_LIMIT: i64 = 200;
+
+/// `POST /jobs/request`: hands the oldest eligible pending job to the runner, atomically.
+pub async fn request_job(app: &App, request: &JobRequest) -> Result<JobRequestOutcome> {
+    let runner = authenticate_runner(app, &request.token).await?;
+    record_contact(app, &runner, request.info.as_ref()).await?;
+    // Snapshot before scanning: a job enqueued during the scan changes the version, so the
+    // runner's next `last_update` will not hide it.
+    let version = app.queue.version();
+    if runner.paused || request.last_update.as_deref() == Some(version.as_str()) {
+        return Ok(JobRequestOutcome::NoJob {
+            last_update: version,
+        });
+    }
+    let candidates = app.store.pending_jobs(0, SCAN_LIMIT).await?;
+    let mut lost_race = false;
+    for job in candidates
+        .iter()
+        .filter(|job| runner_can_pick(&runner, job))
+    {
+        let token = generate(JOB_TOKEN_PREFIX);
+        let graceful = request
+            .info
+            .as_ref()
+            .and_then(|info| info.features.cancel_gracefully)
+            .unwrap_or(false);
+        let timeout = effective_timeout(app, job, &runner);
+        let claimed = app
+            .store
+            .claim_job(
+                job.id,
+                &JobClaim {
+                    runner_id: runner.id,
+                    token_hash: &hash_token(&token),
+                    cancel_gracefully: graceful,
+                    timeout,
+                    started_at: pipewright_store::now_ms(),
+                },
+            )
+            .await?;
+        if !claimed {
+            lost_race = true;
+            continue;
+        }
+        crate::processing::process_pipeline(app, job.pipeline_id).await?;
+        let claimed_job = app
+            .store
+            .job_by_id(job.id)
+            .await?
+            .ok_or_else(|| Error::internal("claimed job vanished"))?;
+        let response = payload::build(app, &claimed_job, &runner, &token).await?;
+        return Ok(JobRequestOutcome::Job(Box::new(response)));
+    }
+    if lost_race {
+        return Ok(JobRequestOutcome::Conflict);
+    }
+    Ok(JobRequestOutcome::NoJob {
+        last_update: version,
+    })
+}
+
+/// Tags, untagged jobs, runner scope and pausing (runner-protocol.md §6).
+pub fn runner_can_pick(runner: &Runner, job: &Job) -> bool {
+    if runner.paused || !job.is_build() {
+        return false;
+    }
+    let scope_ok = match runner.runner_type.as_str() {
+        "project_type" => runner.project_id == Some(job.project_id),
+        // Group runners need the project's ancestry; until groups land only instance and
+        // project runners take jobs.
+        "group_type" => false,
+        _ => true,
+    };
+    let tags_ok = if job.tag_list.is_empty() {
+        runner.run_untagged
+    } else {
+        job.tag_list.iter().all(|tag| runner.tag_list.contains(tag))
+    };
+    scope_ok && tags_ok
+}
+
+/// min(job timeout or project default, runner maximum), in seconds.
+fn effective_timeout(app: &App, job: &Job, runner: &Runner) -> i64 {
+    let wanted = job.timeout.unwrap_or(app.config.default_job_timeout);
+    match runner.maximum_timeout {
+        Some(max) => wanted.min(max),
+        None => wanted,
+    }
+}

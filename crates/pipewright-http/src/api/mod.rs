@@ -1,0 +1,155 @@
+//! Route table and the cross-cutting responses (404/405/410, security headers).
+
+mod jobs;
+mod pipelines;
+mod projects;
+mod repository;
+mod runner_api;
+mod runners;
+mod users;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, patch, post, put};
+use axum::{Json, Router};
+use pipewright_core::App;
+use serde_json::json;
+
+/// The whole application: API, runner protocol and git smart HTTP.
+pub fn router(app: App) -> Router {
+    let api = Router::new()
+        .route("/version", get(version))
+        .route("/user", get(users::current_user))
+        .route("/users", post(users::create_user).get(users::list_users))
+        .route("/users/{user_id}", get(users::get_user))
+        .route(
+            "/users/{user_id}/personal_access_tokens",
+            post(users::create_token),
+        )
+        .route(
+            "/personal_access_tokens/{token_id}",
+            delete(users::revoke_token),
+        )
+        .route("/projects", post(projects::create_project))
+        .route("/projects/{id}", get(projects::get_project))
+        .route("/projects/{id}/members", post(projects::add_member))
+        .route(
+            "/projects/{id}/repository/commits",
+            post(repository::create_commit),
+        )
+        .route(
+            "/projects/{id}/repository/commits/{sha}",
+            get(repository::get_commit),
+        )
+        .route(
+            "/projects/{id}/repository/branches",
+            get(repository::list_branches),
+        )
+        .route("/projects/{id}/pipeline", post(pipelines::create_pipeline))
+        .route("/projects/{id}/pipelines", get(pipelines::list_pipelines))
+        .route(
+            "/projects/{id}/pipelines/{pipeline_id}",
+            get(pipelines::get_pipeline),
+        )
+        .route(
+            "/projects/{id}/pipelines/{pipeline_id}/jobs",
+            get(jobs::list_pipeline_jobs),
+        )
+        .route("/projects/{id}/jobs", get(jobs::list_project_jobs))
+        .route("/projects/{id}/jobs/{job_id}", get(jobs::get_job))
+        .route("/projects/{id}/jobs/{job_id}/trace", get(jobs::get_trace))
+        .route("/user/runners", post(runners::create_runner))
+        .route("/runners/verify", post(runner_api::verify))
+        .route("/jobs/request", post(runner_api::request_job))
+        .route("/jobs/{job_id}", put(runner_api::update_job))
+        .route("/jobs/{job_id}/trace", patch(runner_api::append_trace))
+        .fallback(not_found)
+        .layer(middleware::from_fn(api_headers));
+
+    Router::new()
+        .nest("/api/v4", api)
+        .route("/api/v3", axum::routing::any(gone))
+        .route("/api/v3/{*rest}", axum::routing::any(gone))
+        .fallback(crate::git_http::git_or_not_found)
+        .with_state(app)
+}
+
+async fn version() -> Json<serde_json::Value> {
+    Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "revision": option_env!("PIPEWRIGHT_REVISION").unwrap_or("unknown"),
+        "kas": { "enabled": false, "externalUrl": null, "version": null },
+        "enterprise": false,
+    }))
+}
+
+pub(crate) async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": "404 Not Found" })),
+    )
+        .into_response()
+}
+
+async fn gone() -> Response {
+    (
+        StatusCode::GONE,
+        Json(json!({ "error": "API V3 is no longer supported. Use API V4 instead." })),
+    )
+        .into_response()
+}
+
+/// GitLab's API headers on every response, and its body for the router's bare 405.
+async fn api_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+        let allow = response.headers().get(header::ALLOW).cloned();
+        let mut replaced = (
+            StatusCode::METHOD_NOT_ALLOWED,
+            Json(json!({ "error": "405 Not Allowed" })),
+        )
+            .into_response();
+        if let Some(allow) = allow {
+            replaced.headers_mut().insert(header::ALLOW, allow);
+        }
+        response = replaced;
+    }
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// A JSON response with a status and extra headers.
+pub(crate) fn json_with<T: serde::Serialize>(
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: &T,
+) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().extend(headers);
+    response
+}
+
+/// An empty body with a status (for `204` and friends).
+pub(crate) fn empty(status: StatusCode) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    response
+}
+
+/// Parses a numeric route parameter with GitLab's `<name> is invalid` error.
+pub(crate) fn id_param(name: &str, value: &str) -> crate::error::ApiResult<i64> {
+    value
+        .parse::<i64>()
+        .map_err(|_| crate::error::param_error(format!("{name} is invalid")))
+}

@@ -1,0 +1,15 @@
+//! GitLab's JSON representations, one file per entity. Views carry no logic: they spell
+//! records the way GitLab does (key order, `null` vs absent, timestamp format).
+
+pub mod commit;
+pub mod job;
+pub mod pipeline;
+pub mod project;
+pub mod runner;
+pub mod user;
+
+pub use pipewright_core::jobs::iso_ms as timestamp;
+
+pub fn opt_timestamp(ms: Option<i64>) -> Option<String> {
+    ms.map(timestamp)
+}

@@ -1,0 +1,209 @@
+//! Git smart HTTP at `<external-url>/<namespace>/<project>.git/...`, served by
+//! `git http-backend` after authenticating and authorising the caller here.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use futures::TryStreamExt;
+use pipewright_core::auth::{authenticate_job_token, authenticate_token};
+use pipewright_core::{Actor, App, abilities, repository};
+use pipewright_git::smart_http::{self, CgiOptions, CgiRequest, Service};
+use tokio::io::AsyncReadExt;
+use tokio_util::io::{ReaderStream, StreamReader};
+
+/// Router fallback: git requests go to git, everything else gets GitLab's 404.
+pub async fn git_or_not_found(State(app): State<App>, request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    let Some(split) = path.find(".git/") else {
+        return crate::api::not_found().await;
+    };
+    let repo_path = percent_encoding::percent_decode_str(path[1..split].trim_matches('/'))
+        .decode_utf8_lossy()
+        .into_owned();
+    let path_info = path[split + 4..].to_owned();
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let Some(service) = smart_http::service_of(&path_info, &query) else {
+        return plain(StatusCode::NOT_FOUND, "Not Found");
+    };
+    match serve(&app, request, &repo_path, path_info, query, service).await {
+        Ok(response) => response,
+        Err(response) => response,
+    }
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain")], text).into_response()
+}
+
+fn ask_for_credentials() -> Response {
+    let mut response = plain(StatusCode::UNAUTHORIZED, "HTTP Basic: Access denied\n");
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"GitLab\""),
+    );
+    response
+}
+
+/// `Authorization: Basic` as (username, password).
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+/// A job token (username `gitlab-ci-token`) or a personal access token as password.
+async fn git_actor(app: &App, headers: &HeaderMap) -> Result<Option<Actor>, Response> {
+    let Some((username, password)) = basic_credentials(headers) else {
+        return Ok(None);
+    };
+    let actor = if username == "gitlab-ci-token" {
+        authenticate_job_token(app, &password).await
+    } else {
+        authenticate_token(app, &password).await
+    };
+    actor.map(Some).map_err(|_| ask_for_credentials())
+}
+
+async fn serve(
+    app: &App,
+    request: Request,
+    repo_path: &str,
+    path_info: String,
+    query: String,
+    service: Service,
+) -> Result<Response, Response> {
+    let actor = git_actor(app, request.headers()).await?;
+    let signed_in = actor.is_some();
+    let actor = actor.unwrap_or(Actor::Anonymous);
+    let project = app
+        .store
+        .project_by_full_path(repo_path)
+        .await
+        .map_err(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error"))?;
+    let hidden = || {
+        if signed_in {
+            plain(
+                StatusCode::NOT_FOUND,
+                "The project you were looking for could not be found.\n",
+            )
+        } else {
+            ask_for_credentials()
+        }
+    };
+    let Some(project) = project else {
+        return Err(hidden());
+    };
+    let access = abilities::project_access(app, &actor, project)
+        .await
+        .map_err(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error"))?;
+    // A job token reads its own project's repository (or any the job's user can read).
+    let job_own_project =
+        matches!(&actor, Actor::Job { job, .. } if job.project_id == access.project.id);
+    if !access.can_read_project() && !job_own_project {
+        return Err(hidden());
+    }
+    if service.is_write() {
+        let may_push = matches!(actor, Actor::User { .. }) && access.can_push();
+        if !may_push {
+            return Err(if signed_in {
+                plain(
+                    StatusCode::FORBIDDEN,
+                    "You are not allowed to push code to this project.\n",
+                )
+            } else {
+                ask_for_credentials()
+            });
+        }
+    }
+
+    let repo = app.repository(access.project.id);
+    let headers = request.headers().clone();
+    let text = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    let cgi = CgiRequest {
+        method: request.method().as_str().to_owned(),
+        path_info,
+        query,
+        content_type: text(header::CONTENT_TYPE),
+        content_encoding: text(header::CONTENT_ENCODING),
+        remote_user: actor.user().map(|user| user.username.clone()),
+        remote_addr: None,
+    };
+    let options = CgiOptions {
+        git_protocol: headers
+            .get("git-protocol")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned),
+        content_length: text(header::CONTENT_LENGTH).and_then(|len| len.parse().ok()),
+    };
+    let body = StreamReader::new(
+        request
+            .into_body()
+            .into_data_stream()
+            .map_err(std::io::Error::other),
+    );
+
+    let before = if service.is_write() {
+        let snapshot = repo.clone();
+        Some(
+            tokio::task::spawn_blocking(move || snapshot.refs())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default(),
+        )
+    } else {
+        None
+    };
+    let cgi_response = smart_http::http_backend_with(&repo, cgi, options, body)
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "git http-backend failed");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error")
+        })?;
+    let status = StatusCode::from_u16(cgi_response.status).unwrap_or(StatusCode::OK);
+    let mut builder = Response::builder().status(status);
+    for (name, value) in &cgi_response.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+
+    let body = match before {
+        // A push: wait for receive-pack to finish (its report is small), then start the
+        // pipelines of the refs it moved, then answer.
+        Some(before) => {
+            let mut report = Vec::new();
+            let mut reader = cgi_response.body;
+            reader.read_to_end(&mut report).await.map_err(|err| {
+                tracing::error!(error = %err, "reading receive-pack output failed");
+                plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error")
+            })?;
+            let after = tokio::task::spawn_blocking(move || repo.refs())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default();
+            if let Some(user) = actor.user() {
+                repository::after_push(app, &access.project, user, &before, &after).await;
+            }
+            Body::from(report)
+        }
+        None => Body::from_stream(ReaderStream::new(cgi_response.body)),
+    };
+    builder
+        .body(body)
+        .map_err(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error"))
+}
