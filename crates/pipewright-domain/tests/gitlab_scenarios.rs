@@ -812,3 +812,108 @@ fn dag_build_test_two_manual_review_test_staging_production() {
         ]),
     );
 }
+
+#[test]
+fn dag_test_manual_allow_failure_false_deploy_always() {
+    let mut p = Pipeline::create(
+        &["test", "deploy"],
+        vec![
+            j("test", "test").when(When::Manual).allow_failure(false),
+            j("deploy", "deploy").when(When::Always).needs(&["test"]),
+        ],
+    );
+    p.expect(
+        Manual,
+        &[Manual, Created],
+        &[("test", Manual), ("deploy", Created)],
+    );
+    p.on(Event::Play, &["test"]);
+    p.expect(
+        Pending,
+        &[Pending, Created],
+        &[("test", Pending), ("deploy", Created)],
+    );
+    p.on(Event::Drop, &["test"]);
+    p.expect(
+        Running,
+        &[Failed, Pending],
+        &[("test", Failed), ("deploy", Pending)],
+    );
+}
+
+#[test]
+fn dag_test_manual_allow_failure_true_deploy_always() {
+    let p = Pipeline::create(
+        &["test", "deploy"],
+        vec![
+            j("test", "test").when(When::Manual).allow_failure(true),
+            j("deploy", "deploy").when(When::Always).needs(&["test"]),
+        ],
+    );
+    p.expect(
+        Pending,
+        &[Skipped, Pending],
+        &[("test", Manual), ("deploy", Pending)],
+    );
+}
+
+#[test]
+fn dag_build_fails_test_fails_with_allow_failure() {
+    let mut p = Pipeline::create(
+        &BTD,
+        vec![
+            j("build", "build"),
+            j("test", "test").allow_failure(true),
+            j("deploy", "deploy").needs(&["test"]),
+        ],
+    );
+    p.on(Event::Drop, &["build"]);
+    p.expect(
+        Failed,
+        &[Failed, Skipped, Skipped],
+        &[("build", Failed), ("test", Skipped), ("deploy", Skipped)],
+    );
+}
+
+#[test]
+fn stage_build_test_manual_review_deploy() {
+    let mut p = Pipeline::create(
+        &["build", "test", "review", "deploy"],
+        vec![
+            j("build", "build"),
+            j("test", "test"),
+            j("release_test", "test")
+                .when(When::Manual)
+                .allow_failure(true),
+            j("review", "review"),
+            j("staging", "deploy"),
+            j("production", "deploy"),
+        ],
+    );
+    p.on(Event::Success, &["build"]);
+    p.expect(
+        Running,
+        &[Success, Pending, Created, Created],
+        &[
+            ("build", Success),
+            ("test", Pending),
+            ("release_test", Manual),
+            ("review", Created),
+            ("staging", Created),
+            ("production", Created),
+        ],
+    );
+    p.on(Event::Success, &["test"]);
+    p.expect(
+        Running,
+        &[Success, Success, Pending, Created],
+        &[
+            ("build", Success),
+            ("test", Success),
+            ("release_test", Manual),
+            ("review", Pending),
+            ("staging", Created),
+            ("production", Created),
+        ],
+    );
+}
