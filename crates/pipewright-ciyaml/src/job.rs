@@ -316,8 +316,8 @@ pub(crate) fn parse(
         Some(v) => Some(fields::string(&format!("{loc}:resource_group"), v)?),
         None => None,
     };
-    if is_bridge {
-        options.trigger = Some(trigger::parse(&format!("{loc}:trigger"), &map["trigger"])?);
+    if let Some(value) = map.get("trigger") {
+        options.trigger = Some(trigger::parse(&format!("{loc}:trigger"), value)?);
     }
 
     Ok(JobSpec {

@@ -33,7 +33,7 @@ use std::collections::HashMap;
 
 pub use error::{ConfigError, ErrorKind};
 pub use model::{
-    Artifacts, AutoCancel, Environment, Forward, Image, JobOptions, JobPlan, Need,
+    ArtifactInclude, Artifacts, AutoCancel, Environment, Forward, Image, JobOptions, JobPlan, Need,
     ParallelInstance, PipelinePlan, Report, Retry, Service, Trigger, Variable,
 };
 pub use pipewright_domain::When;

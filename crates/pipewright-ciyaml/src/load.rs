@@ -9,11 +9,31 @@ pub(crate) fn load(source: &str) -> Result<Mapping> {
     if source.trim().is_empty() {
         return Err(invalid("Please provide content of .gitlab-ci.yml"));
     }
-    let mut value: Value = serde_norway::from_str(source).map_err(yaml_error)?;
+    let mut value = first_document(source)?;
     merge_keys(&mut value, 0)?;
     match value {
         Value::Mapping(map) => Ok(map),
         _ => Err(invalid("Invalid configuration format")),
+    }
+}
+
+/// The config document: the only one, or the one after a `spec:` header document.
+fn first_document(source: &str) -> Result<Value> {
+    use serde::Deserialize;
+    let mut documents = Vec::new();
+    for document in serde_norway::Deserializer::from_str(source) {
+        documents.push(Value::deserialize(document).map_err(yaml_error)?);
+        if documents.len() == 2 {
+            break;
+        }
+    }
+    let is_header = |v: &Value| {
+        v.as_mapping()
+            .is_some_and(|m| m.len() == 1 && m.contains_key("spec"))
+    };
+    match documents.len() {
+        2 if is_header(&documents[0]) => Ok(documents.swap_remove(1)),
+        _ => Ok(documents.into_iter().next().unwrap_or(Value::Null)),
     }
 }
 

@@ -215,10 +215,20 @@ pub struct Trigger {
     /// Parent-child: local files making the child pipeline's config.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub include: Vec<String>,
+    /// Dynamic child pipelines: config files taken from another job's artifacts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include_artifacts: Vec<ArtifactInclude>,
     /// `depend` / `mirror`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,
     pub forward: Forward,
+}
+
+/// `trigger: include: [{artifact: generated.yml, job: generator}]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactInclude {
+    pub job: String,
+    pub artifact: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

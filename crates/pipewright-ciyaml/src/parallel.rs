@@ -34,7 +34,7 @@ pub(crate) fn parse(loc: &str, value: &Value, is_bridge: bool) -> Result<Paralle
             ))),
         },
         Value::Mapping(map) => {
-            if map.len() != 1 || !map.contains_key("matrix") {
+            let Some(matrix) = map.get("matrix").filter(|_| map.len() == 1) else {
                 return Err(invalid(format!(
                     "{loc} config contains unknown keys: {}",
                     map.keys()
@@ -43,18 +43,11 @@ pub(crate) fn parse(loc: &str, value: &Value, is_bridge: bool) -> Result<Paralle
                         .collect::<Vec<_>>()
                         .join(", ")
                 )));
-            }
-            let rows = matrix_rows(&format!("{loc}:matrix"), &map["matrix"])?;
-            let total = rows
-                .iter()
-                .map(row_size)
-                .fold(0usize, usize::saturating_add);
-            if total > MAX_INSTANCES {
-                return Err(invalid(format!(
-                    "{loc}:matrix config generates too many jobs (maximum is {MAX_INSTANCES})"
-                )));
-            }
-            Ok(ParallelSpec::Matrix(rows))
+            };
+            Ok(ParallelSpec::Matrix(limited_rows(
+                &format!("{loc}:matrix"),
+                matrix,
+            )?))
         }
         _ => Err(invalid(format!("{loc} should be an integer or a hash"))),
     }
@@ -67,7 +60,22 @@ pub(crate) fn parse_matrix_selection(loc: &str, value: &Value) -> Result<Vec<Mat
         .filter(|m| m.len() == 1)
         .and_then(|m| m.get("matrix"))
         .ok_or_else(|| invalid(format!("{loc} config should be a hash with a matrix")))?;
-    matrix_rows(&format!("{loc}:matrix"), matrix)
+    limited_rows(&format!("{loc}:matrix"), matrix)
+}
+
+/// Matrix rows whose expansion stays within GitLab's 200 instances.
+fn limited_rows(loc: &str, value: &Value) -> Result<Vec<MatrixRow>> {
+    let rows = matrix_rows(loc, value)?;
+    let total = rows
+        .iter()
+        .map(row_size)
+        .fold(0usize, usize::saturating_add);
+    if total > MAX_INSTANCES {
+        return Err(invalid(format!(
+            "{loc} config generates too many jobs (maximum is {MAX_INSTANCES})"
+        )));
+    }
+    Ok(rows)
 }
 
 fn matrix_rows(loc: &str, value: &Value) -> Result<Vec<MatrixRow>> {

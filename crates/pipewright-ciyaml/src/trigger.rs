@@ -3,7 +3,7 @@
 use serde_norway::Value;
 
 use crate::error::{Result, invalid};
-use crate::model::{Forward, Trigger};
+use crate::model::{ArtifactInclude, Forward, Trigger};
 use crate::value::unknown_keys;
 
 pub(crate) fn parse(loc: &str, value: &Value) -> Result<Trigger> {
@@ -11,6 +11,7 @@ pub(crate) fn parse(loc: &str, value: &Value) -> Result<Trigger> {
         project: None,
         branch: None,
         include: Vec::new(),
+        include_artifacts: Vec::new(),
         strategy: None,
         forward: Forward::default(),
     };
@@ -53,9 +54,13 @@ pub(crate) fn parse(loc: &str, value: &Value) -> Result<Trigger> {
                         "{loc} config contains unknown keys: include"
                     )));
                 }
-                trigger.include = includes(&format!("{loc}:include"), include)?;
+                (trigger.include, trigger.include_artifacts) =
+                    includes(&format!("{loc}:include"), include)?;
             }
-            if trigger.project.is_none() && trigger.include.is_empty() {
+            if trigger.project.is_none()
+                && trigger.include.is_empty()
+                && trigger.include_artifacts.is_empty()
+            {
                 return Err(invalid(format!(
                     "{loc} config must specify either project or include"
                 )));
@@ -99,8 +104,9 @@ pub(crate) fn parse(loc: &str, value: &Value) -> Result<Trigger> {
     Ok(trigger)
 }
 
-/// Child pipeline config files: `a.yml`, `[a.yml, {local: b.yml}]`, `{local: a.yml}`.
-fn includes(loc: &str, value: &Value) -> Result<Vec<String>> {
+/// Child pipeline config files: `a.yml`, `[a.yml, {local: b.yml}]`, `{local: a.yml}`,
+/// `{artifact: generated.yml, job: generator}`.
+fn includes(loc: &str, value: &Value) -> Result<(Vec<String>, Vec<ArtifactInclude>)> {
     let items: Vec<&Value> = match value {
         Value::Sequence(items) => items.iter().collect(),
         other => vec![other],
@@ -110,19 +116,36 @@ fn includes(loc: &str, value: &Value) -> Result<Vec<String>> {
             "{loc} config must have less than or equal to 3 items"
         )));
     }
-    items
-        .into_iter()
-        .map(|item| match item {
-            Value::String(path) => Ok(path.clone()),
-            Value::Mapping(map) => match (map.len(), map.get("local").and_then(Value::as_str)) {
-                (1, Some(path)) => Ok(path.to_owned()),
-                _ => Err(invalid(format!(
-                    "{loc} config only supports local includes in child pipelines"
-                ))),
-            },
-            _ => Err(invalid(format!(
-                "{loc} config should be a hash or a string"
-            ))),
-        })
-        .collect()
+    let mut local = Vec::new();
+    let mut artifacts = Vec::new();
+    for item in items {
+        match item {
+            Value::String(path) => local.push(path.clone()),
+            Value::Mapping(map) => {
+                let text = |key: &str| map.get(key).and_then(Value::as_str).map(str::to_owned);
+                match (map.len(), text("local"), text("artifact"), text("job")) {
+                    (1, Some(path), None, None) => local.push(path),
+                    (2, None, Some(artifact), Some(job)) => {
+                        artifacts.push(ArtifactInclude { job, artifact });
+                    }
+                    (_, None, Some(_), None) => {
+                        return Err(invalid(format!(
+                            "{loc} config must specify the job where to fetch the artifact from"
+                        )));
+                    }
+                    _ => {
+                        return Err(invalid(format!(
+                            "{loc} config only supports local and artifact includes in child pipelines"
+                        )));
+                    }
+                }
+            }
+            _ => {
+                return Err(invalid(format!(
+                    "{loc} config should be a hash or a string"
+                )));
+            }
+        }
+    }
+    Ok((local, artifacts))
 }

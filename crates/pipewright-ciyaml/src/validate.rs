@@ -28,6 +28,15 @@ pub(crate) fn validate(stages: &[String], jobs: &[Expanded]) -> Result<()> {
             )));
         };
         check_on_stop(name, job, jobs)?;
+        let artifact_jobs = job
+            .spec
+            .options
+            .trigger
+            .iter()
+            .flat_map(|t| t.include_artifacts.iter().map(|a| a.job.as_str()));
+        for dep in artifact_jobs {
+            check_reference(name, own_idx, dep, "dependency", false, &stage_of)?;
+        }
         if let Some(deps) = &job.spec.options.dependencies {
             for dep in deps {
                 check_reference(name, own_idx, dep, "dependency", false, &stage_of)?;
