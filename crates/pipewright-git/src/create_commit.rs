@@ -225,7 +225,11 @@ impl Repo {
         if req.start_branch.is_some() && req.start_sha.is_some() {
             return Err(CommitError::StartBranchAndSha);
         }
-        let empty = self.is_empty()?;
+        // One snapshot of the target branch: the parent (when committing onto it) and the
+        // compare-and-set's expected value both come from it, so a concurrent change between
+        // two reads cannot be silently overwritten.
+        let current = self.branch_tip(branch)?;
+        let empty = current.is_none() && self.is_empty()?;
         // The API defaults start_branch to branch unless start_sha is given.
         let start_branch = match (&req.start_branch, &req.start_sha) {
             (Some(b), _) => Some(b.as_str()),
@@ -245,14 +249,17 @@ impl Repo {
         if let Some(start) = start_branch
             && !empty
         {
-            let tip = self.branch_tip(start)?.ok_or(CommitError::NotOnBranch)?;
-            parent = Some(tip);
+            let tip = if start == branch {
+                current.clone()
+            } else {
+                self.branch_tip(start)?
+            };
+            parent = Some(tip.ok_or(CommitError::NotOnBranch)?);
         }
         let different = start_branch != Some(branch) || req.start_sha.is_some();
         if !is_valid_branch_name(branch) {
             return Err(CommitError::InvalidBranchName(branch.to_owned()));
         }
-        let current = self.branch_tip(branch)?;
         if !empty && different && current.is_some() && !req.force {
             return Err(CommitError::BranchExists(branch.to_owned()));
         }

@@ -121,6 +121,16 @@ impl AsyncRead for CgiBody {
     }
 }
 
+/// Config for both services. Pushes may not touch pipeline and keep-around refs (they pin
+/// what CI ran); fetches may ask for any sha and use filters, as runners do with GitLab.
+const SERVICE_CONFIG: [(&str, &str); 5] = [
+    ("http.receivepack", "true"),
+    ("receive.hideRefs", "refs/pipelines"),
+    ("receive.hideRefs", "refs/keep-around"),
+    ("uploadpack.allowAnySHA1InWant", "true"),
+    ("uploadpack.allowFilter", "true"),
+];
+
 /// Largest CGI header block we accept before deciding git is misbehaving.
 const MAX_HEADER_BYTES: usize = 64 * 1024;
 
@@ -223,7 +233,7 @@ fn cgi_env(
     path_info.push(name);
     path_info.push(&req.path_info);
 
-    let mut env = clean_env(&[("http.receivepack", "true")]);
+    let mut env = clean_env(&SERVICE_CONFIG);
     let mut set = |k: &str, v: OsString| env.push((k.into(), v));
     set("GIT_PROJECT_ROOT", root.as_os_str().to_owned());
     set("PATH_INFO", path_info);

@@ -89,9 +89,20 @@ async fn start_server(root: &Path) -> String {
     format!("http://{addr}")
 }
 
-/// The git client, isolated from the machine's config.
+/// The git client, isolated from the machine's config; panics unless it succeeds.
 async fn client(cwd: &Path, args: &[&str]) -> String {
-    let out = tokio::process::Command::new("git")
+    let out = client_output(cwd, args).await;
+    assert!(
+        out.status.success(),
+        "git {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+async fn client_output(cwd: &Path, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new("git")
         .current_dir(cwd)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -106,14 +117,7 @@ async fn client(cwd: &Path, args: &[&str]) -> String {
         .args(args)
         .output()
         .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        .unwrap()
 }
 
 /// Incompressible bytes, so a push really carries this much.
@@ -214,6 +218,39 @@ async fn clone_and_push_with_the_real_git_client() {
     assert!(
         GZIPPED.load(Ordering::Relaxed) > 0,
         "no gzip request was exercised"
+    );
+
+    // Like a runner: fetch a pipeline ref, and a bare sha shallowly.
+    repo.update_ref("refs/pipelines/1", &first, None).unwrap();
+    client(
+        &again,
+        &[
+            "fetch",
+            "--quiet",
+            "origin",
+            "+refs/pipelines/1:refs/pipelines/1",
+        ],
+    )
+    .await;
+    assert_eq!(
+        client(&again, &["rev-parse", "refs/pipelines/1"]).await,
+        first
+    );
+    let shallow = dir.path().join("shallow");
+    client(dir.path(), &["init", "--quiet", shallow.to_str().unwrap()]).await;
+    client(
+        &shallow,
+        &["fetch", "--quiet", "--depth", "1", &url, &first],
+    )
+    .await;
+    assert_eq!(client(&shallow, &["rev-parse", "FETCH_HEAD"]).await, first);
+
+    // Pushes cannot move pipeline refs.
+    let refused = client_output(&work, &["push", "origin", "HEAD:refs/pipelines/1"]).await;
+    assert!(!refused.status.success());
+    assert_eq!(
+        repo.ref_sha("refs/pipelines/1").unwrap(),
+        Some(first.clone())
     );
 
     // Deleting a branch over HTTP.
