@@ -78,8 +78,10 @@ pub(crate) async fn run(config: RunnerConfig, shutdown: CancellationToken) -> an
                         job::reject(&client, id, &token, &error.to_string()).await;
                         drop(permit);
                     });
+                    continue;
                 }
-                continue;
+                // Nothing to report it against; do not spin on a broken server.
+                config.poll_interval
             }
             Ok(Poll::NoJob { last_update }) => {
                 failures = 0;

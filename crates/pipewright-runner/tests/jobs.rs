@@ -164,8 +164,8 @@ async fn after_script_output_is_logged_and_its_failure_ignored() {
 async fn timeout_kills_the_script() {
     let h = Harness::start(1).await;
     let mut job = shell_job(5, &["echo before", "sleep 30", "echo never"], None);
-    job.runner_info.timeout = 1;
-    job.steps[0].timeout = 1;
+    job.runner_info.timeout = 2;
+    job.steps[0].timeout = 2;
     h.fake.push(job, Knobs::default());
     let update = h.fake.wait_final(5).await;
     let job = h.fake.job(5);
@@ -178,7 +178,7 @@ async fn timeout_kills_the_script() {
     assert!(job.log.contains("before\n"), "{}", job.log);
     assert!(!job.log.contains("never"), "{}", job.log);
     assert!(
-        job.log.contains("execution took longer than 1s"),
+        job.log.contains("execution took longer than 2s"),
         "{}",
         job.log
     );
