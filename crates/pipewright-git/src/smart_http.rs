@@ -223,11 +223,11 @@ fn cgi_env(
     ) {
         return Err(GitError::invalid("path", &req.path_info));
     }
-    let (Some(root), Some(name)) = (repo.path().parent(), repo.path().file_name()) else {
-        return Err(GitError::invalid(
-            "repository path",
-            &repo.path().to_string_lossy(),
-        ));
+    let bad_path = || GitError::invalid("repository path", &repo.path().to_string_lossy());
+    // GIT_PROJECT_ROOT must be absolute for git to accept it.
+    let absolute = std::path::absolute(repo.path()).map_err(|_| bad_path())?;
+    let (Some(root), Some(name)) = (absolute.parent(), absolute.file_name()) else {
+        return Err(bad_path());
     };
     let mut path_info = OsString::from("/");
     path_info.push(name);
@@ -382,6 +382,51 @@ mod tests {
         assert_eq!(service_of("/HEAD", ""), None);
         assert_eq!(service_of("/objects/info/packs", ""), None);
         assert!(Service::ReceivePack.is_write() && !Service::UploadPack.is_write());
+    }
+
+    #[test]
+    fn cgi_environment() {
+        let req = CgiRequest {
+            method: "POST".to_owned(),
+            path_info: "/git-receive-pack".to_owned(),
+            content_type: Some("application/x-git-receive-pack-request".to_owned()),
+            remote_user: Some("ada".to_owned()),
+            ..CgiRequest::default()
+        };
+        let options = CgiOptions {
+            git_protocol: Some("version=2".to_owned()),
+            content_length: Some(42),
+        };
+        let env = cgi_env(
+            &Repo::open(std::path::Path::new("data/p.git")),
+            &req,
+            &options,
+        );
+        let env: Vec<(String, String)> = env
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.to_string_lossy().into_owned(),
+                )
+            })
+            .collect();
+        let get = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        assert!(
+            get("GIT_PROJECT_ROOT").is_some_and(|r| r.starts_with('/') && r.ends_with("/data"))
+        );
+        assert_eq!(get("PATH_INFO"), Some("/p.git/git-receive-pack"));
+        assert_eq!(get("REMOTE_USER"), Some("ada"));
+        assert_eq!(get("GIT_PROTOCOL"), Some("version=2"));
+        assert_eq!(get("CONTENT_LENGTH"), Some("42"));
+        assert_eq!(get("GIT_CONFIG_NOSYSTEM"), Some("1"));
+        assert_eq!(get("HOME"), Some("/nonexistent"));
+        let bad = CgiOptions {
+            git_protocol: Some("version=2 --evil".to_owned()),
+            ..CgiOptions::default()
+        };
+        assert!(cgi_env(&Repo::open(std::path::Path::new("/p.git")), &req, &bad).is_err());
     }
 
     #[test]

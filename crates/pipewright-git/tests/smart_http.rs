@@ -318,6 +318,13 @@ async fn ref_advertisement_and_refusals() {
             "{method} {path}"
         );
     }
+    // A repository that does not exist: git answers 404 itself.
+    let missing = Repo::open(&repo.path().with_file_name("missing.git"));
+    let cgi = http_backend(&missing, req.clone(), tokio::io::empty())
+        .await
+        .unwrap();
+    assert_eq!(cgi.status, 404);
+
     let injected = CgiRequest {
         content_type: Some("x\r\nStatus: 500".to_owned()),
         ..req.clone()
