@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde_norway::Value;
 
 use crate::error::{Result, invalid};
-use crate::rules::{Context, Expr, parse_expr};
+use crate::rules::{Context, Expr, parse_expr, regex_literal_match};
 use crate::value::{string_array, unknown_keys};
 
 #[derive(Debug, Clone, Default)]
@@ -172,15 +172,7 @@ fn ref_matches(pattern: &str, vars: &HashMap<String, String>) -> bool {
         .or_else(|| var(vars, "CI_COMMIT_TAG"))
         .or_else(|| var(vars, "CI_COMMIT_BRANCH"))
         .unwrap_or("");
-    match crate::rules::parse_expr(&format!("'' =~ {pattern}")) {
-        // A `/regex/` pattern: reuse the expression engine's regex handling.
-        Some(_) if pattern.starts_with('/') => {
-            let mut probe = HashMap::new();
-            probe.insert("REF".to_owned(), git_ref.to_owned());
-            parse_expr(&format!("$REF =~ {pattern}")).is_some_and(|e| e.eval(&probe))
-        }
-        _ => pattern == git_ref,
-    }
+    regex_literal_match(pattern, git_ref).unwrap_or(pattern == git_ref)
 }
 
 fn pluralize(word: &str) -> String {

@@ -11,6 +11,7 @@ pub(crate) enum Expr {
     Variable(String),
     String(String),
     Null,
+    Bool(bool),
     Pattern(String, String),
     Equals(Box<Expr>, Box<Expr>),
     NotEquals(Box<Expr>, Box<Expr>),
@@ -84,7 +85,12 @@ impl Parser {
             Token::Variable(name) => Some(Expr::Variable(name)),
             Token::String(s) => Some(Expr::String(s)),
             Token::Null => Some(Expr::Null),
-            Token::Pattern(source, flags) => Some(Expr::Pattern(source, flags)),
+            Token::Bool(b) => Some(Expr::Bool(b)),
+            // GitLab rejects an invalid regex literal as a syntax error.
+            Token::Pattern(source, flags) => {
+                compile(&source, &flags)?;
+                Some(Expr::Pattern(source, flags))
+            }
             Token::Open => {
                 let inner = self.or(depth + 1)?;
                 (self.peek() == Some(&Token::Close)).then_some(())?;
@@ -96,7 +102,7 @@ impl Parser {
     }
 }
 
-/// Values during evaluation.
+/// Values during evaluation, with Ruby's semantics (GitLab evaluates in Ruby).
 #[derive(Debug, Clone, PartialEq)]
 enum Val {
     Null,
@@ -106,13 +112,27 @@ enum Val {
 }
 
 impl Val {
-    /// Ruby's `present?`: set, and not blank.
+    /// Ruby truthiness: only `nil` and `false` are false (`""` is true).
+    fn truthy(&self) -> bool {
+        !matches!(self, Val::Null | Val::Bool(false))
+    }
+
+    /// Ruby's `present?`, applied to the statement's final value: set and not blank.
     fn present(&self) -> bool {
         match self {
-            Val::Null => false,
+            Val::Null | Val::Bool(false) => false,
             Val::Str(s) => !s.trim().is_empty(),
-            Val::Pattern(..) => true,
-            Val::Bool(b) => *b,
+            Val::Pattern(..) | Val::Bool(true) => true,
+        }
+    }
+
+    /// `to_s` of the left side of `=~`.
+    fn text(&self) -> String {
+        match self {
+            Val::Null => String::new(),
+            Val::Str(s) => s.clone(),
+            Val::Pattern(source, _) => source.clone(),
+            Val::Bool(b) => b.to_string(),
         }
     }
 }
@@ -127,31 +147,44 @@ impl Expr {
             Expr::Variable(name) => vars.get(name).map_or(Val::Null, |v| Val::Str(v.clone())),
             Expr::String(s) => Val::Str(s.clone()),
             Expr::Null => Val::Null,
+            Expr::Bool(b) => Val::Bool(*b),
             Expr::Pattern(source, flags) => Val::Pattern(source.clone(), flags.clone()),
             Expr::Equals(l, r) => Val::Bool(l.value(vars) == r.value(vars)),
             Expr::NotEquals(l, r) => Val::Bool(l.value(vars) != r.value(vars)),
             Expr::Matches(l, r) => Val::Bool(matches(&l.value(vars), &r.value(vars))),
             Expr::NotMatches(l, r) => Val::Bool(!matches(&l.value(vars), &r.value(vars))),
-            Expr::And(l, r) => Val::Bool(l.value(vars).present() && r.value(vars).present()),
-            Expr::Or(l, r) => Val::Bool(l.value(vars).present() || r.value(vars).present()),
+            // `a && b` / `a || b` return an operand, as in Ruby.
+            Expr::And(l, r) => {
+                let left = l.value(vars);
+                if left.truthy() { r.value(vars) } else { left }
+            }
+            Expr::Or(l, r) => {
+                let left = l.value(vars);
+                if left.truthy() { left } else { r.value(vars) }
+            }
         }
     }
 }
 
+/// `text =~ pattern`: a regex scan; a variable holding `/re/flags` is a regex, any other
+/// string is scanned for the text (Ruby's `String#scan(text)`).
 fn matches(text: &Val, pattern: &Val) -> bool {
-    let text = match text {
-        Val::Str(s) => s.as_str(),
-        _ => "",
-    };
+    let text = text.text();
     match pattern {
-        Val::Pattern(source, flags) => compile(source, flags).is_some_and(|re| re.is_match(text)),
-        // A variable holding `/regex/` is a regex; any other string matches literally.
+        Val::Pattern(source, flags) => compile(source, flags).is_some_and(|re| re.is_match(&text)),
         Val::Str(s) => match pattern_literal(s) {
-            Some((source, flags)) => compile(&source, &flags).is_some_and(|re| re.is_match(text)),
-            None => text.contains(s.as_str()),
+            Some((source, flags)) => compile(&source, &flags).is_some_and(|re| re.is_match(&text)),
+            None => s.contains(text.as_str()),
         },
-        Val::Null | Val::Bool(_) => false,
+        Val::Bool(true) => text.is_empty(),
+        Val::Null | Val::Bool(false) => false,
     }
+}
+
+/// `Some(matched)` when `pattern` is written `/regex/flags`, `None` for a plain string.
+pub(crate) fn regex_literal_match(pattern: &str, text: &str) -> Option<bool> {
+    let (source, flags) = pattern_literal(pattern)?;
+    Some(compile(&source, &flags).is_some_and(|re| re.is_match(text)))
 }
 
 fn compile(source: &str, flags: &str) -> Option<Regex> {
@@ -196,6 +229,16 @@ mod tests {
         assert_eq!(eval("$BRANCH =~ /^MA/", &v), Some(false));
         assert_eq!(eval("$BRANCH !~ /^dev/", &v), Some(true));
         assert_eq!(eval("$BRANCH =~ $RE", &v), Some(true));
+        // A plain-string variable on the right is scanned for the left text.
+        assert_eq!(
+            eval(
+                "$BRANCH =~ $LIST",
+                &[("BRANCH", "main"), ("LIST", "main,dev")]
+            ),
+            Some(true)
+        );
+        assert_eq!(eval("$BRANCH == true", &v), Some(false));
+        assert_eq!(eval("true", &v), Some(true));
         assert_eq!(eval("$MISSING =~ /^$/", &v), Some(true));
         assert_eq!(
             eval("$BRANCH =~ /release\\/.*/", &[("BRANCH", "release/1")]),
@@ -209,6 +252,10 @@ mod tests {
         assert_eq!(eval("$A || $B && $C", &v), Some(true));
         assert_eq!(eval("($A || $B) && $C", &v), Some(false));
         assert_eq!(eval("$A == '1' && ($B == '' || $C)", &v), Some(true));
+        // Ruby semantics: "" is truthy inside && / ||, only the final value must be present.
+        assert_eq!(eval("$B && $A", &v), Some(true));
+        assert_eq!(eval("$B || $A", &v), Some(false));
+        assert_eq!(eval("$C || $A", &v), Some(true));
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub(crate) enum Token {
     Variable(String),
     String(String),
     Null,
+    Bool(bool),
     /// `/source/flags` with `\/` unescaped.
     Pattern(String, String),
     Equals,
@@ -23,15 +24,19 @@ pub(crate) fn lex(input: &str) -> Option<Vec<Token>> {
     let mut tokens = Vec::new();
     let mut i = 0;
     while i < chars.len() {
+        if tokens.len() > MAX_TOKENS {
+            return None;
+        }
         let c = chars[i];
         let next = chars.get(i + 1).copied();
         match c {
             c if c.is_whitespace() => i += 1,
             '$' => {
-                let braced = next == Some('{');
-                let start = if braced { i + 2 } else { i + 1 };
+                // GitLab's lexer knows `$NAME` only (no `${NAME}`).
+                let start = i + 1;
                 let mut end = start;
-                while end < chars.len() && (chars[end].is_alphanumeric() || chars[end] == '_') {
+                while end < chars.len() && (chars[end].is_ascii_alphanumeric() || chars[end] == '_')
+                {
                     end += 1;
                 }
                 if end == start {
@@ -39,12 +44,6 @@ pub(crate) fn lex(input: &str) -> Option<Vec<Token>> {
                 }
                 tokens.push(Token::Variable(chars[start..end].iter().collect()));
                 i = end;
-                if braced {
-                    if chars.get(i) != Some(&'}') {
-                        return None;
-                    }
-                    i += 1;
-                }
             }
             '"' | '\'' => {
                 let end = (i + 1..chars.len()).find(|&j| chars[j] == c)?;
@@ -83,19 +82,27 @@ pub(crate) fn lex(input: &str) -> Option<Vec<Token>> {
                 tokens.push(Token::Close);
                 i += 1;
             }
-            'n' if chars[i..].starts_with(&['n', 'u', 'l', 'l'])
-                && chars
-                    .get(i + 4)
-                    .is_none_or(|c| !c.is_alphanumeric() && *c != '_') =>
-            {
-                tokens.push(Token::Null);
-                i += 4;
+            c if c.is_ascii_alphabetic() => {
+                let start = i;
+                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                tokens.push(match word.as_str() {
+                    "null" => Token::Null,
+                    "true" => Token::Bool(true),
+                    "false" => Token::Bool(false),
+                    _ => return None,
+                });
             }
             _ => return None,
         }
     }
-    Some(tokens)
+    // GitLab's lexer gives up after 100 tokens.
+    (tokens.len() <= MAX_TOKENS).then_some(tokens)
 }
+
+const MAX_TOKENS: usize = 100;
 
 /// A `/.../flags` literal starting at `start`; returns (source, flags, index after).
 fn lex_pattern(chars: &[char], start: usize) -> Option<(String, String, usize)> {

@@ -19,7 +19,7 @@ use crate::model::Variable;
 use crate::needs::{self, NeedSpec};
 use crate::value::{string_array, unknown_keys};
 
-pub(crate) use expr::Expr;
+pub(crate) use expr::{Expr, regex_literal_match};
 
 /// Parses an `if:` expression, `None` on a syntax error.
 pub(crate) fn parse_expr(text: &str) -> Option<Expr> {
