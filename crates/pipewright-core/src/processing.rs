@@ -1,6 +1,7 @@
 //! `process_pipeline`: after any job change, move the pipeline's `created` jobs forward and
 //! recompute the pipeline status (GitLab's atomic processing, ci-yaml.md §5–§6).
 
+use pipewright_domain::pipeline_timing::{JobPeriod, PipelineTimestamps, pipeline_duration_ms};
 use pipewright_domain::processing::{ProcessingJob, process};
 use pipewright_domain::{CompositeItem, Status, Timestamps, apply_pipeline_status, composite};
 use pipewright_store::JobStateUpdate;
@@ -102,21 +103,30 @@ pub async fn process_pipeline(app: &App, pipeline_id: i64) -> Result<()> {
     let status = apply_pipeline_status(pipeline.status, composite(&items));
     if status != pipeline.status {
         let now = pipewright_store::now_ms();
-        let started_at = pipeline.started_at.or_else(|| {
-            matches!(status, Status::Running | Status::Success | Status::Failed).then_some(now)
+        let timestamps = PipelineTimestamps {
+            started_at: pipeline.started_at,
+            finished_at: pipeline.finished_at,
+        }
+        .after_transition(pipeline.status, status, now);
+        let duration = status.is_completed().then(|| {
+            let periods: Vec<JobPeriod> = jobs
+                .iter()
+                .map(|job| JobPeriod {
+                    status: job.status,
+                    started_at: job.started_at,
+                    finished_at: job.finished_at,
+                })
+                .collect();
+            pipeline_duration_ms(&periods, now) / 1000
         });
-        let finished_at = if status.is_completed() {
-            Some(now)
-        } else {
-            None
-        };
         app.store
             .update_pipeline_status(
                 pipeline.id,
                 pipeline.status,
                 status,
-                started_at,
-                finished_at,
+                timestamps.started_at,
+                timestamps.finished_at,
+                duration.or(pipeline.duration),
             )
             .await?;
     }

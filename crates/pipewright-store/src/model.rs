@@ -83,6 +83,8 @@ pub struct Pipeline {
     pub updated_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// Seconds, set when the pipeline finishes.
+    pub duration: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

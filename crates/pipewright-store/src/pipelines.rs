@@ -6,7 +6,7 @@ use crate::jobs::{NewJob, insert_job};
 use crate::model::{Job, Pipeline, PipelineVariable};
 use crate::{Store, StoreError, now_ms};
 
-pub(crate) const PIPELINE_COLUMNS: &str = "id, project_id, iid, ref_name, tag, sha, before_sha, source, status, user_id, yaml_errors, created_at, updated_at, started_at, finished_at";
+pub(crate) const PIPELINE_COLUMNS: &str = "id, project_id, iid, ref_name, tag, sha, before_sha, source, status, user_id, yaml_errors, created_at, updated_at, started_at, finished_at, duration";
 
 #[derive(FromRow)]
 pub(crate) struct PipelineRow {
@@ -25,6 +25,7 @@ pub(crate) struct PipelineRow {
     updated_at: i64,
     started_at: Option<i64>,
     finished_at: Option<i64>,
+    duration: Option<i64>,
 }
 
 impl TryFrom<PipelineRow> for Pipeline {
@@ -47,6 +48,7 @@ impl TryFrom<PipelineRow> for Pipeline {
             updated_at: row.updated_at,
             started_at: row.started_at,
             finished_at: row.finished_at,
+            duration: row.duration,
         })
     }
 }
@@ -194,9 +196,11 @@ impl Store {
         status: Status,
         started_at: Option<i64>,
         finished_at: Option<i64>,
+        duration: Option<i64>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE pipelines SET status = $1, started_at = $2, finished_at = $3, updated_at = $4
+            "UPDATE pipelines SET status = $1, started_at = $2, finished_at = $3, updated_at = $4,
+                duration = $7
              WHERE id = $5 AND status = $6",
         )
         .bind(status.as_str())
@@ -205,6 +209,7 @@ impl Store {
         .bind(now_ms())
         .bind(id)
         .bind(expected.as_str())
+        .bind(duration)
         .execute(&self.write)
         .await?;
         Ok(done.rows_affected() == 1)

@@ -41,6 +41,9 @@ pub struct ServeArgs {
     /// Jobs the built-in shell runner runs at once; 0 disables it. Default: number of CPUs.
     #[arg(long, env = "PIPEWRIGHT_BUILTIN_RUNNERS")]
     pub builtin_runners: Option<usize>,
+    /// Token of the `root` user created on first start (default: a random `glpat-` token).
+    #[arg(long, env = "PIPEWRIGHT_INITIAL_ROOT_TOKEN", hide_env_values = true)]
+    pub initial_root_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

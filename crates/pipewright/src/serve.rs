@@ -61,8 +61,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Server> {
         .unwrap_or_else(|| format!("http://{addr}"));
     let app = App::new(store, Config::new(&args.data_dir, &external_url))?;
 
-    let preset = std::env::var("PIPEWRIGHT_INITIAL_ROOT_TOKEN").ok();
-    match bootstrap_root(&app, preset.as_deref()).await? {
+    match bootstrap_root(&app, args.initial_root_token.as_deref()).await? {
         RootBootstrap::Created {
             token,
             generated: true,

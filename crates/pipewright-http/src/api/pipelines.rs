@@ -67,7 +67,6 @@ async fn render(
         user.as_ref(),
         &web,
         &app.config.external_url,
-        pipewright_core::now_ms(),
     ))
 }
 

@@ -1,5 +1,5 @@
 use pipewright_core::model::{Pipeline, User};
-use pipewright_domain::state::{duration_secs, queued_duration_secs};
+use pipewright_domain::pipeline_timing::pipeline_queued_duration_secs;
 use serde::Serialize;
 
 use super::user::UserBasicEntity;
@@ -64,7 +64,7 @@ pub struct PipelineEntity {
     pub finished_at: Option<String>,
     pub committed_at: Option<String>,
     pub duration: Option<i64>,
-    pub queued_duration: Option<f64>,
+    pub queued_duration: Option<i64>,
     pub coverage: Option<String>,
     pub detailed_status: DetailedStatus,
     pub name: Option<String>,
@@ -76,7 +76,6 @@ impl PipelineEntity {
         user: Option<&User>,
         project_web_url: &str,
         external_url: &str,
-        now: i64,
     ) -> PipelineEntity {
         let status = pipeline.status.as_str();
         let (text, label) = status_words(status);
@@ -94,15 +93,11 @@ impl PipelineEntity {
             started_at: opt_timestamp(pipeline.started_at),
             finished_at: opt_timestamp(pipeline.finished_at),
             committed_at: None,
-            duration: duration_secs(pipeline.started_at, pipeline.finished_at, now)
-                .filter(|_| pipeline.finished_at.is_some())
-                .map(|secs| secs as i64),
-            queued_duration: queued_duration_secs(
-                Some(pipeline.created_at),
+            duration: pipeline.duration,
+            queued_duration: pipeline_queued_duration_secs(
+                pipeline.created_at,
                 pipeline.started_at,
-                now,
-            )
-            .filter(|_| pipeline.started_at.is_some()),
+            ),
             coverage: None,
             detailed_status: DetailedStatus {
                 icon: format!("status_{status}"),

@@ -93,6 +93,8 @@ CREATE TABLE pipelines (
     updated_at BIGINT NOT NULL,
     started_at BIGINT,
     finished_at BIGINT,
+    -- Seconds during which at least one job ran (GitLab's pipeline duration), set on finish.
+    duration BIGINT,
     UNIQUE (project_id, iid)
 );
 CREATE INDEX pipelines_project ON pipelines (project_id, id);
