@@ -101,7 +101,8 @@ pub(crate) fn parse(
     globals: &[Variable],
 ) -> Result<JobSpec> {
     let loc = format!("jobs:{name}");
-    let is_bridge = map.contains_key("trigger");
+    // GitLab tries the job type first: `script` wins over `trigger`.
+    let is_bridge = !map.contains_key("script") && map.contains_key("trigger");
     let unknown = unknown_keys(map, if is_bridge { BRIDGE_KEYS } else { BUILD_KEYS });
     if !unknown.is_empty() {
         return Err(invalid(format!(
@@ -250,24 +251,22 @@ pub(crate) fn parse(
         Some(v) => Some(policy::parse(&format!("{loc}:except"), v)?),
         None => None,
     };
-    if rules.is_some() && (only.is_some() || except.is_some()) {
-        return Err(invalid(format!(
-            "{loc} config key may not be used with `rules`: {}",
-            [("only", &only), ("except", &except)]
-                .iter()
-                .filter(|(_, p)| p.is_some())
-                .map(|(k, _)| *k)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+    if rules.is_some() {
+        let disallowed: Vec<&str> = ["only", "except", "start_in"]
+            .into_iter()
+            .filter(|k| get(k).is_some())
+            .collect();
+        if !disallowed.is_empty() {
+            return Err(invalid(format!(
+                "{loc} config key may not be used with `rules`: {}",
+                disallowed.join(", ")
+            )));
+        }
     }
 
     match get("start_in") {
         Some(v) => {
-            if when != Some(When::Delayed) && rules.is_none() {
-                return Err(invalid(format!("{loc} start in must be blank")));
-            }
-            if rules.is_some() {
+            if when != Some(When::Delayed) {
                 return Err(invalid(format!("{loc} start in must be blank")));
             }
             let text = v
@@ -352,9 +351,8 @@ fn job_when(loc: &str, value: &Value, is_bridge: bool) -> Result<When> {
         .and_then(|s| s.parse::<When>().ok())
         .filter(|w| allowed.contains(w))
         .ok_or_else(|| {
-            invalid(format!(
-                "{loc} when should be one of: on_success, on_failure, always, manual, delayed"
-            ))
+            let names: Vec<&str> = allowed.iter().map(|w| w.as_str()).collect();
+            invalid(format!("{loc} when should be one of: {}", names.join(", ")))
         })
 }
 

@@ -56,6 +56,14 @@ pub(crate) fn parse(root: &Mapping) -> Result<Config> {
         if RESERVED_KEYS.contains(&name.as_str()) || name.starts_with('.') {
             continue;
         }
+        if !job::looks_like_job(value)
+            && value.as_mapping().is_some_and(|m| m.contains_key("needs"))
+        {
+            // GitLab reads a hash with `needs` but no `script` as a bridge.
+            return Err(invalid(format!(
+                "jobs:{name} config should contain either a trigger or a needs:pipeline"
+            )));
+        }
         if !job::looks_like_job(value) {
             return Err(invalid(format!(
                 "jobs {name} config should implement the script:, run:, or trigger: keyword"

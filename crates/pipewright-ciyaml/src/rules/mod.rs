@@ -71,18 +71,27 @@ fn parse_rules(loc: &str, value: &Value, kind: Kind) -> Result<Vec<Rule>> {
         }
     };
     let mut rules = Vec::new();
+    flatten_rules(&format!("{loc}:rule"), items, kind, 0, &mut rules)?;
+    Ok(rules)
+}
+
+/// Rules may nest lists (from `!reference`) up to 10 levels; they are flattened.
+fn flatten_rules(
+    loc: &str,
+    items: &[Value],
+    kind: Kind,
+    depth: usize,
+    out: &mut Vec<Rule>,
+) -> Result<()> {
     for item in items {
-        // `!reference` to another job's rules nests a list inside the list.
         match item {
-            Value::Sequence(inner) => {
-                for rule in inner {
-                    rules.push(parse_rule(&format!("{loc}:rule"), rule, kind)?);
-                }
+            Value::Sequence(inner) if depth < 10 => {
+                flatten_rules(loc, inner, kind, depth + 1, out)?
             }
-            _ => rules.push(parse_rule(&format!("{loc}:rule"), item, kind)?),
+            _ => out.push(parse_rule(loc, item, kind)?),
         }
     }
-    Ok(rules)
+    Ok(())
 }
 
 fn parse_rule(loc: &str, value: &Value, kind: Kind) -> Result<Rule> {
@@ -181,23 +190,21 @@ fn parse_rule(loc: &str, value: &Value, kind: Kind) -> Result<Rule> {
         (Some(v), Some(When::Delayed)) => {
             let text = v.as_str().unwrap_or("");
             let seconds = duration::parse(text)
-                .ok_or_else(|| invalid(format!("{loc} start_in should be a duration")))?;
+                .ok_or_else(|| invalid(format!("{loc} start in should be a duration")))?;
             if seconds > duration::ONE_WEEK {
                 return Err(invalid(format!(
-                    "{loc} start_in should not exceed the limit"
+                    "{loc} start in should not exceed the limit"
                 )));
             }
             rule.start_in = Some((text.to_owned(), seconds));
         }
         (Some(_), _) => {
             return Err(invalid(format!(
-                "{loc} start_in must be blank when not delayed"
+                "{loc} config contains disallowed keys: start_in"
             )));
         }
         (None, Some(When::Delayed)) => {
-            return Err(invalid(format!(
-                "{loc} start_in should be specified for delayed job"
-            )));
+            return Err(invalid(format!("{loc} start in can't be blank")));
         }
         (None, _) => {}
     }
