@@ -29,6 +29,8 @@ pub(crate) fn clean_env(extra_config: &[(&str, &str)]) -> Vec<(OsString, OsStrin
     set("GIT_ATTR_NOSYSTEM", OsStr::new("1"));
     set("GIT_TERMINAL_PROMPT", OsStr::new("0"));
     set("GIT_NO_REPLACE_OBJECTS", OsStr::new("1"));
+    // File names from requests are names, never pathspec magic like `:(glob)*`.
+    set("GIT_LITERAL_PATHSPECS", OsStr::new("1"));
     set("GIT_ADVICE", OsStr::new("0"));
     set("LC_ALL", OsStr::new("C"));
 

@@ -332,6 +332,24 @@ fn last_commit_id_guards_against_stale_edits() {
     );
     stale.last_commit_id = Some(second.id.clone());
     repo.create_commit(&request("main", vec![stale])).unwrap();
+    // Odd file names are names, not pathspec magic.
+    let odd = ":(glob)*";
+    let created = repo
+        .create_commit(&request("main", vec![CommitAction::create(odd, "1")]))
+        .unwrap();
+    let mut guarded = CommitAction::update(odd, "2");
+    guarded.last_commit_id = Some(second.id.clone());
+    assert_eq!(
+        err(&repo, &request("main", vec![guarded.clone()])),
+        format!("The file has changed since you started editing it: {odd}")
+    );
+    // A later commit to another file must not count (as it would for a glob pathspec).
+    repo.create_commit(&request("main", vec![CommitAction::create("other", "o")]))
+        .unwrap();
+    guarded.last_commit_id = Some(created.id);
+    repo.create_commit(&request("main", vec![guarded])).unwrap();
+    assert_eq!(repo.read_file("main", odd).unwrap().unwrap(), b"2");
+
     // src/lib.rs was last changed by the first commit: still fresh.
     let mut fresh = CommitAction::delete("src/lib.rs");
     fresh.last_commit_id = Some(first);
