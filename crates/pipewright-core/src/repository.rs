@@ -41,7 +41,13 @@ pub async fn create_commit(
         (before, commit)
     })
     .await?;
-    let commit = commit.map_err(|err| Error::message(400, err.to_string()))?;
+    let commit = commit.map_err(|err| {
+        if err.is_user_error() {
+            Error::message(400, err.to_string())
+        } else {
+            Error::internal(err)
+        }
+    })?;
     start_push_pipeline(
         app,
         &access.project,
