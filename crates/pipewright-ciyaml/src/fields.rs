@@ -215,7 +215,7 @@ pub(crate) fn variables(loc: &str, value: &Value, top_level: bool) -> Result<Vec
         Value::Mapping(map) => map,
         // An empty `variables:` is allowed and means none.
         Value::Null => return Ok(Vec::new()),
-        _ => return Err(variables_error(loc)),
+        _ => return Err(invalid(format!("{loc} config should be a hash"))),
     };
     let mut out: Vec<Variable> = Vec::with_capacity(map.len());
     for (key, raw_value) in map {
@@ -223,7 +223,10 @@ pub(crate) fn variables(loc: &str, value: &Value, top_level: bool) -> Result<Vec
         let (value, raw) = match raw_value {
             Value::Mapping(hash) => variable_hash(loc, &key, hash, top_level)?,
             other => (
-                scalar_string(other).ok_or_else(|| variables_error(loc))?,
+                scalar_string(other).ok_or_else(|| {
+                    // GitLab's "unknown strategy" entry reports without a location.
+                    invalid("variable definition must be either a string or a hash")
+                })?,
                 false,
             ),
         };
@@ -274,12 +277,6 @@ fn variable_hash(loc: &str, key: &str, hash: &Mapping, top_level: bool) -> Resul
         }
     }
     Ok((value, !expand))
-}
-
-fn variables_error(loc: &str) -> crate::error::ConfigError {
-    invalid(format!(
-        "{loc} config should be a hash of key value pairs, value can be a hash"
-    ))
 }
 
 /// Adds or replaces a variable, keeping the first position of its key.

@@ -5,34 +5,37 @@ use serde_norway::{Mapping, Value};
 use crate::error::{Result, invalid};
 
 const MAX_DEPTH: usize = 10;
+/// Total references resolved per config, so fan-out chains cannot explode.
+const MAX_RESOLUTIONS: usize = 10_000;
 
 pub(crate) fn resolve(root: &mut Mapping) -> Result<()> {
     let snapshot = Value::Mapping(root.clone());
+    let mut budget = MAX_RESOLUTIONS;
     for value in root.values_mut() {
-        resolve_value(value, &snapshot, 0)?;
+        resolve_value(value, &snapshot, 0, &mut budget)?;
     }
     Ok(())
 }
 
-fn resolve_value(value: &mut Value, root: &Value, depth: usize) -> Result<()> {
+fn resolve_value(value: &mut Value, root: &Value, depth: usize, budget: &mut usize) -> Result<()> {
     match value {
         Value::Sequence(items) => {
             for item in items {
-                resolve_value(item, root, depth)?;
+                resolve_value(item, root, depth, budget)?;
             }
         }
         Value::Mapping(map) => {
             for item in map.values_mut() {
-                resolve_value(item, root, depth)?;
+                resolve_value(item, root, depth, budget)?;
             }
         }
         Value::Tagged(tagged) => {
             let resolved = if tagged.tag == "reference" {
-                lookup(&tagged.value, root, depth)?
+                lookup(&tagged.value, root, depth, budget)?
             } else {
                 // Unknown tags are ignored: the plain value is used.
                 let mut inner = tagged.value.clone();
-                resolve_value(&mut inner, root, depth)?;
+                resolve_value(&mut inner, root, depth, budget)?;
                 inner
             };
             *value = resolved;
@@ -42,13 +45,16 @@ fn resolve_value(value: &mut Value, root: &Value, depth: usize) -> Result<()> {
     Ok(())
 }
 
-fn lookup(path: &Value, root: &Value, depth: usize) -> Result<Value> {
+fn lookup(path: &Value, root: &Value, depth: usize, budget: &mut usize) -> Result<Value> {
     let keys: Option<Vec<&str>> = path
         .as_sequence()
         .filter(|s| !s.is_empty())
         .and_then(|s| s.iter().map(Value::as_str).collect());
     let shown = format!("!reference {}", show(path));
     let keys = keys.ok_or_else(|| invalid(format!("{shown} is not valid")))?;
+    *budget = budget
+        .checked_sub(1)
+        .ok_or_else(|| invalid(format!("{shown} is part of a chain that is too long")))?;
     if depth >= MAX_DEPTH {
         return Err(invalid(format!("{shown} is part of a circular chain")));
     }
@@ -60,7 +66,7 @@ fn lookup(path: &Value, root: &Value, depth: usize) -> Result<Value> {
             .ok_or_else(|| invalid(format!("{shown} could not be found")))?;
     }
     let mut found = current.clone();
-    resolve_value(&mut found, root, depth + 1)?;
+    resolve_value(&mut found, root, depth + 1, budget)?;
     Ok(found)
 }
 

@@ -106,3 +106,30 @@ fn files_feed_include_and_exists() {
         .unwrap_or_default();
     assert_eq!(names, ["lint", "rust"]);
 }
+
+#[test]
+fn alias_and_reference_bombs_end_with_an_error() {
+    let ctx = PipelineContext {
+        variables: branch_push(),
+        changed_paths: None,
+        files: &NoFiles,
+    };
+    let mut laughs = String::from(".l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        laughs.push_str(&format!(
+            ".l{i}: &l{i} [*l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}]\n"
+        ));
+    }
+    laughs.push_str("job:\n  script: *l9\n");
+    assert!(plan(&laughs, &ctx).is_err());
+
+    let mut refs = String::from(".r0: [x]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        let items = vec![format!("!reference [.r{p}]"); 10].join(", ");
+        refs.push_str(&format!(".r{i}: [{items}]\n"));
+    }
+    refs.push_str("job:\n  script: !reference [.r9]\n");
+    assert!(plan(&refs, &ctx).is_err());
+}
