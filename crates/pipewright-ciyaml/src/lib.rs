@@ -1,9 +1,21 @@
 //! `.gitlab-ci.yml` text → a planned pipeline (or GitLab's error message).
 //!
 //! Pure: no IO, no async. Repository files are read through [`FileSource`]. The steps
-//! follow GitLab: load (anchors, `<<`), `include`, `extends`, `!reference`, validation,
-//! parallel expansion, logical validation, then `workflow:rules` and each job's
-//! `rules`/`only`/`except` against the pipeline's variables.
+//! follow GitLab (`Gitlab::Ci::Config` then the pipeline seed): load (anchors, `<<`,
+//! `spec:` header), `include:local`, `extends`, `!reference`, validation of every entry,
+//! parallel expansion (`rspec 1/3`, `deploy: [aws, eu]`) with `needs`/`dependencies`
+//! rewritten, cross-job validation (stages, needs, cycles, `on_stop`), then
+//! `workflow:rules` and each job's `rules` / `only` / `except` against the pipeline.
+//!
+//! What this crate does not do (the server's job, or out of the core subset):
+//! * no variable expansion in `tags`, `resource_group`, `environment` or `workflow:name`:
+//!   they are planned as written, to be expanded with the job's full variable set;
+//! * `rules:changes:compare_to` is read but the diff is always `changed_paths`;
+//! * `include:` supports local files only (remote/project/template/component are errors);
+//!   `needs:pipeline`/`needs:project` (cross-pipeline) are errors;
+//! * `cache` is passed through unvalidated; `hooks`, `id_tokens`, `secrets`, `release`,
+//!   `pages`, `manual_confirmation` are accepted and not planned;
+//! * `$[[ inputs ]]` interpolation is not performed.
 
 mod defaults;
 mod duration;
