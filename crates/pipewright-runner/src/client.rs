@@ -219,6 +219,86 @@ impl Client {
     }
 }
 
+/// Artifact transfers may be large: allow them an hour, like Go.
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// A failed artifact transfer (network or local file).
+pub(crate) type TransferError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Metadata of one artifact upload (sent as query parameters, like Go).
+pub(crate) struct UploadMeta<'a> {
+    pub file_name: &'a str,
+    pub artifact_type: &'a str,
+    pub artifact_format: &'a str,
+    pub expire_in: Option<&'a str>,
+}
+
+impl Client {
+    /// `POST /jobs/:id/artifacts`: multipart `file` part streamed from `path`.
+    pub(crate) async fn upload_artifact(
+        &self,
+        id: i64,
+        token: &str,
+        path: &std::path::Path,
+        meta: &UploadMeta<'_>,
+    ) -> Result<StatusCode, TransferError> {
+        let mut query = vec![
+            ("artifact_type", meta.artifact_type),
+            ("artifact_format", meta.artifact_format),
+        ];
+        if let Some(expire_in) = meta.expire_in {
+            query.push(("expire_in", expire_in));
+        }
+        let file = tokio::fs::File::open(path).await?;
+        let len = file.metadata().await?.len();
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
+        let part = reqwest::multipart::Part::stream_with_length(body, len)
+            .file_name(meta.file_name.to_owned());
+        let form = reqwest::multipart::Form::new().part("file", part);
+        let response = self
+            .http
+            .post(format!("{}/jobs/{id}/artifacts", self.api))
+            .header(header::JOB_TOKEN, token)
+            .query(&query)
+            .multipart(form)
+            .timeout(TRANSFER_TIMEOUT)
+            .send()
+            .await?;
+        Ok(response.status())
+    }
+
+    /// `GET /jobs/:id/artifacts` into `dest`. `Ok(status)` for any answer; the file holds
+    /// the body only when it is 200.
+    pub(crate) async fn download_artifacts(
+        &self,
+        id: i64,
+        token: &str,
+        dest: &std::path::Path,
+    ) -> Result<StatusCode, TransferError> {
+        use futures::StreamExt;
+        use tokio::io::AsyncWriteExt;
+
+        let response = self
+            .http
+            .get(format!("{}/jobs/{id}/artifacts", self.api))
+            .header(header::JOB_TOKEN, token)
+            .timeout(TRANSFER_TIMEOUT)
+            .send()
+            .await?;
+        let status = response.status();
+        if status != StatusCode::OK {
+            return Ok(status);
+        }
+        let mut file = tokio::fs::File::create(dest).await?;
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            file.write_all(&chunk?).await?;
+        }
+        file.flush().await?;
+        Ok(status)
+    }
+}
+
 fn parse_job(bytes: &[u8]) -> Poll {
     match serde_json::from_slice::<JobResponse>(bytes) {
         Ok(job) => Poll::Job(Box::new(job)),

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::Client;
 use crate::shell::{self, StepEnd, Stops};
 use crate::trace::{JobSignals, TraceLog, TraceSender};
-use crate::{git, vars};
+use crate::{artifacts, git, vars};
 
 /// Go uses this when the server sends no positive job timeout.
 const DEFAULT_JOB_TIMEOUT: Duration = Duration::from_secs(7200);
@@ -238,7 +238,7 @@ async fn execute(
             format!("preparing the build directory: {err}"),
         );
     }
-    let outcome = execute_in(job, log, signals, &dirs, timeout, deadline).await;
+    let outcome = execute_in(ctx, job, log, signals, &dirs, timeout, deadline).await;
 
     log.line(&format!(
         "{BOLD_CYAN}Cleaning up project directory and file based variables{RESET}"
@@ -252,6 +252,7 @@ async fn execute(
 }
 
 async fn execute_in(
+    ctx: &JobContext,
     job: &JobResponse,
     log: &TraceLog,
     signals: &JobSignals,
@@ -292,10 +293,19 @@ async fn execute_in(
     };
     let outcome = match get_sources(job, log, &env, dirs, timeout, main_stops).await {
         Err(outcome) => outcome,
-        Ok(()) => match job.step(step::SCRIPT) {
-            Some(step) => script_step(step, log, signals, &env, dirs, timeout, deadline).await,
-            None => Outcome::Success,
-        },
+        Ok(()) => {
+            let download =
+                artifacts::download_dependencies(&ctx.client, job, log, &dirs.project, &dirs.tmp);
+            match interruptible(download, signals, Some((deadline, timeout))).await {
+                Err(outcome) => outcome,
+                Ok(()) => match job.step(step::SCRIPT) {
+                    Some(step) => {
+                        script_step(step, log, signals, &env, dirs, timeout, deadline).await
+                    }
+                    None => Outcome::Success,
+                },
+            }
+        }
     };
     let canceled = signals.graceful.is_cancelled() && outcome != Outcome::Success;
 
@@ -332,7 +342,52 @@ async fn execute_in(
             Err(err) => log.line(&format!("{YELLOW}WARNING: after_script: {err}{RESET}")),
         }
     }
-    outcome
+
+    // Artifacts, unless the job is being cancelled or killed.
+    if canceled || signals.hard.is_cancelled() {
+        return outcome;
+    }
+    let succeeded = outcome == Outcome::Success;
+    let upload = artifacts::upload(
+        &ctx.client,
+        job,
+        log,
+        &env,
+        &dirs.project,
+        &dirs.tmp,
+        succeeded,
+    );
+    match interruptible(upload, signals, None).await {
+        Ok(()) => outcome,
+        Err(failure) if succeeded => failure,
+        Err(Outcome::Failed { message, .. }) => {
+            log.line(&format!("{RED}ERROR: {message}{RESET}"));
+            outcome
+        }
+        Err(Outcome::Success) => outcome,
+    }
+}
+
+/// Runs a runner-side transfer, stopped like a script would be. Its error becomes a
+/// `runner_system_failure`. `within` is the job deadline and timeout, for the steps that
+/// count against it and can be cancelled gracefully (downloads before the script).
+async fn interruptible(
+    work: impl Future<Output = Result<(), String>>,
+    signals: &JobSignals,
+    within: Option<(Instant, Duration)>,
+) -> Result<(), Outcome> {
+    let (until, limit) = within.unwrap_or_else(|| (Instant::now(), Duration::ZERO));
+    tokio::select! {
+        result = work => result.map_err(|e| Outcome::failed("runner_system_failure", e)),
+        () = signals.hard.cancelled() => Err(interrupted()),
+        () = signals.graceful.cancelled(), if within.is_some() => {
+            Err(Outcome::failed("unknown_failure", "canceled"))
+        }
+        () = tokio::time::sleep_until(until), if within.is_some() => Err(Outcome::failed(
+            "job_execution_timeout",
+            format!("execution took longer than {}", human(limit)),
+        )),
+    }
 }
 
 /// Runs the `script` step (before_script + script lines) in one bash.
@@ -485,8 +540,7 @@ fn human(duration: Duration) -> String {
     }
 }
 
-/// This runner has no artifact or dependency support yet: say so in the log rather than
-/// silently doing nothing.
+/// The shell executor has no containers: say so in the log rather than silently ignoring them.
 fn warn_unsupported(job: &JobResponse, log: &TraceLog) {
     if let Some(image) = &job.image {
         log.line(&format!(
@@ -497,16 +551,6 @@ fn warn_unsupported(job: &JobResponse, log: &TraceLog) {
     if !job.services.is_empty() {
         log.line(&format!(
             "{YELLOW}WARNING: the shell executor ignores services{RESET}"
-        ));
-    }
-    if job.dependencies.iter().any(|d| d.artifacts_file.is_some()) {
-        log.line(&format!(
-            "{YELLOW}WARNING: downloading artifacts of dependencies is not supported yet{RESET}"
-        ));
-    }
-    if job.artifacts.as_ref().is_some_and(|a| !a.is_empty()) {
-        log.line(&format!(
-            "{YELLOW}WARNING: uploading artifacts is not supported yet; they will be skipped{RESET}"
         ));
     }
 }

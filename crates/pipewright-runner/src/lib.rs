@@ -10,10 +10,14 @@
 //! as `$ cmd`), then `after_script` in another bash whose failure never fails the job. The log
 //! streams while the job runs; `Job-Status: canceling` triggers a graceful cancel (script
 //! killed, `after_script` run with `CI_JOB_STATUS=canceled`), `canceled`/`failed`/403 a hard
-//! abort. Artifacts and dependency downloads are not supported yet.
+//! abort. Dependencies' artifact archives are downloaded before the script; the job's own
+//! artifacts are packed (zip, gzip, raw) and uploaded after `after_script`.
 
+mod archive;
+mod artifacts;
 mod client;
 mod git;
+mod glob;
 mod job;
 mod mask;
 mod poll;

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{patch, post, put};
@@ -51,6 +51,17 @@ pub struct JobRecord {
     pub keepalives: usize,
     /// Every final (`success`/`failed`) update received, including those answered 202.
     pub final_updates: Vec<UpdateJobRequest>,
+    pub artifacts: Vec<Uploaded>,
+}
+
+/// One `POST /jobs/:id/artifacts`.
+#[derive(Debug, Clone, Default)]
+pub struct Uploaded {
+    pub artifact_type: String,
+    pub artifact_format: String,
+    pub expire_in: Option<String>,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
 }
 
 impl JobRecord {
@@ -130,6 +141,7 @@ impl Fake {
             patches: job.patches,
             resyncs: job.resyncs,
             final_updates: job.final_updates.clone(),
+            artifacts: job.artifacts.clone(),
         }
     }
 
@@ -139,6 +151,10 @@ impl Fake {
             .route("/api/v4/jobs/request", post(request_job))
             .route("/api/v4/jobs/{id}", put(update_job))
             .route("/api/v4/jobs/{id}/trace", patch(patch_trace))
+            .route(
+                "/api/v4/jobs/{id}/artifacts",
+                post(upload_artifact).get(download_artifacts),
+            )
             .with_state(self.clone())
     }
 
@@ -167,6 +183,7 @@ pub struct JobSnapshot {
     pub patches: usize,
     pub resyncs: usize,
     pub final_updates: Vec<UpdateJobRequest>,
+    pub artifacts: Vec<Uploaded>,
 }
 
 fn with_headers(status: StatusCode, headers: &[(&'static str, String)]) -> Response {
@@ -465,4 +482,72 @@ pub fn addr_of(url: &str) -> SocketAddr {
     url.trim_start_matches("http://")
         .parse()
         .expect("socket addr")
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ArtifactQuery {
+    artifact_type: Option<String>,
+    artifact_format: Option<String>,
+    expire_in: Option<String>,
+}
+
+async fn upload_artifact(
+    State(fake): State<Fake>,
+    Path(id): Path<i64>,
+    Query(query): Query<ArtifactQuery>,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> Response {
+    // Read the body before taking the lock (the stream is async).
+    let mut file = None;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or_default().to_owned();
+            match field.bytes().await {
+                Ok(bytes) => file = Some((name, bytes.to_vec())),
+                Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+            }
+        }
+    }
+    let mut state = fake.lock();
+    let job = match authenticate(&mut state, id, job_token(&headers, None)) {
+        Ok(job) => job,
+        Err(denied) => return denied.into_response(),
+    };
+    let Some((file_name, bytes)) = file else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    job.artifacts.push(Uploaded {
+        artifact_type: query.artifact_type.unwrap_or_else(|| "archive".into()),
+        artifact_format: query.artifact_format.unwrap_or_else(|| "zip".into()),
+        expire_in: query.expire_in,
+        file_name,
+        bytes,
+    });
+    StatusCode::CREATED.into_response()
+}
+
+/// Any known job token may read (the dependency's own, or a running dependent's).
+async fn download_artifacts(
+    State(fake): State<Fake>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    let state = fake.lock();
+    let token = job_token(&headers, None);
+    if !state
+        .jobs
+        .values()
+        .any(|j| Some(&j.token) == token.as_ref())
+    {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let archive = state
+        .jobs
+        .get(&id)
+        .and_then(|j| j.artifacts.iter().find(|a| a.artifact_type == "archive"));
+    match archive {
+        Some(archive) => (StatusCode::OK, archive.bytes.clone()).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
