@@ -27,6 +27,7 @@ mod glob;
 mod include;
 mod job;
 mod load;
+mod loose;
 mod model;
 mod needs;
 mod normalize;

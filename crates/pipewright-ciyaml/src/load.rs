@@ -3,6 +3,7 @@
 use serde_norway::{Mapping, Value};
 
 use crate::error::{ConfigError, Result, invalid};
+use crate::loose::Loose;
 
 /// Parses a config file's text into its top-level mapping.
 pub(crate) fn load(source: &str) -> Result<Mapping> {
@@ -22,7 +23,7 @@ fn first_document(source: &str) -> Result<Value> {
     use serde::Deserialize;
     let mut documents = Vec::new();
     for document in serde_norway::Deserializer::from_str(source) {
-        documents.push(Value::deserialize(document).map_err(yaml_error)?);
+        documents.push(Loose::deserialize(document).map_err(yaml_error)?.0);
         if documents.len() == 2 {
             break;
         }
@@ -123,6 +124,27 @@ mod tests {
                 .and_then(|s| s.as_str()),
             Some("b")
         );
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_last_value_like_psych() {
+        let map = load("a: 1\nb: 2\na: 3\n").ok();
+        let pairs: Vec<(String, i64)> = map
+            .iter()
+            .flat_map(|m| m.iter())
+            .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_i64()?)))
+            .collect();
+        assert_eq!(pairs, [("a".to_owned(), 3), ("b".to_owned(), 2)]);
+    }
+
+    #[test]
+    fn reference_tags_survive_loading() {
+        let map = load("job:\n  script: !reference [.a, script]\n").ok();
+        let script = map
+            .as_ref()
+            .and_then(|m| m.get("job"))
+            .and_then(|j| j.get("script"));
+        assert!(matches!(script, Some(serde_norway::Value::Tagged(t)) if t.tag == "reference"));
     }
 
     #[test]
