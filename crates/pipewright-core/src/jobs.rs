@@ -174,3 +174,14 @@ pub async fn list_pipeline_jobs(
         .collect();
     views(app, &access.project, jobs).await
 }
+
+/// E4: the view of a job-token's own job.
+pub async fn current_job(app: &App, job: Job) -> Result<JobView> {
+    let project = app
+        .store
+        .project_by_id(job.project_id)
+        .await?
+        .ok_or_else(|| Error::not_found("Job"))?;
+    let mut views = views(app, &project, vec![job]).await?;
+    views.pop().ok_or_else(|| Error::not_found("Job"))
+}

@@ -8,6 +8,7 @@ pub mod abilities;
 pub mod app;
 pub mod auth;
 pub mod error;
+pub mod job_actions;
 pub mod job_updates;
 pub mod jobs;
 pub mod payload;

@@ -154,6 +154,13 @@ pub async fn build(app: &App, job: &Job, runner: &Runner, token: &str) -> Result
         raw: false,
     }));
 
+    // Variables given when the job was played come last: they win over everything.
+    variables.extend(
+        crate::job_actions::played_variables(job)
+            .into_iter()
+            .map(|variable| JobVariable::public(variable.key, variable.value)),
+    );
+
     let mut script = options.before_script.clone();
     script.extend(options.script.iter().cloned());
     let mut steps = vec![Step {

@@ -349,3 +349,11 @@ pub async fn list_pipelines(
         )
         .await?)
 }
+
+/// The user who started a pipeline, for its entity.
+pub async fn pipeline_user(app: &App, pipeline: &Pipeline) -> Result<Option<User>> {
+    match pipeline.user_id {
+        Some(id) => Ok(app.store.user_by_id(id).await?),
+        None => Ok(None),
+    }
+}

@@ -2,7 +2,7 @@
 //! recompute the pipeline status (GitLab's atomic processing, ci-yaml.md §5–§6).
 
 use pipewright_domain::pipeline_timing::{JobPeriod, PipelineTimestamps, pipeline_duration_ms};
-use pipewright_domain::processing::{ProcessingJob, process};
+use pipewright_domain::processing::{ProcessingJob, process_with};
 use pipewright_domain::{CompositeItem, Status, Timestamps, apply_pipeline_status, composite};
 use pipewright_store::JobStateUpdate;
 use pipewright_store::model::Job;
@@ -65,6 +65,12 @@ pub(crate) fn state_after(job: &Job, to: Status, now: i64) -> JobStateUpdate {
 
 /// Advances a pipeline's jobs and its status. Safe to call any number of times.
 pub async fn process_pipeline(app: &App, pipeline_id: i64) -> Result<()> {
+    process_pipeline_with(app, pipeline_id, &[]).await
+}
+
+/// Like [`process_pipeline`], with jobs that skip their `manual`/`delayed` parking (a manual
+/// job retried through the API is enqueued at once).
+pub async fn process_pipeline_with(app: &App, pipeline_id: i64, enqueue_now: &[i64]) -> Result<()> {
     let _guard = app.pipeline_locks.lock(pipeline_id).await;
     let Some(pipeline) = app.store.pipeline_by_id(pipeline_id).await? else {
         return Ok(());
@@ -74,7 +80,7 @@ pub async fn process_pipeline(app: &App, pipeline_id: i64) -> Result<()> {
     let mut jobs = app.store.pipeline_jobs(pipeline_id, false).await?;
     for _ in 0..4 {
         let candidates: Vec<ProcessingJob> = jobs.iter().map(processing_job).collect();
-        let transitions = process(&candidates);
+        let transitions = process_with(&candidates, enqueue_now);
         if transitions.is_empty() {
             break;
         }

@@ -85,9 +85,7 @@ async fn serve(
     let actor = git_actor(app, request.headers()).await?;
     let signed_in = actor.is_some();
     let actor = actor.unwrap_or(Actor::Anonymous);
-    let project = app
-        .store
-        .project_by_full_path(repo_path)
+    let project = pipewright_core::projects::project_by_path(app, repo_path)
         .await
         .map_err(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error"))?;
     let hidden = || {

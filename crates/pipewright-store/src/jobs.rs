@@ -5,7 +5,7 @@ use crate::error::corrupt;
 use crate::model::{Job, Pipeline};
 use crate::{Store, StoreError, now_ms};
 
-const JOB_COLUMNS: &str = "id, project_id, pipeline_id, kind, name, stage, stage_idx, status, when_kind, allow_failure, needs, options, tag_list, ref_name, tag, user_id, runner_id, cancel_gracefully, retried, timeout, created_at, updated_at, queued_at, started_at, finished_at, erased_at, erased_by, failure_reason, exit_code, coverage";
+const JOB_COLUMNS: &str = "id, project_id, pipeline_id, kind, name, stage, stage_idx, status, when_kind, allow_failure, needs, options, tag_list, ref_name, tag, user_id, runner_id, cancel_gracefully, retried, timeout, created_at, updated_at, queued_at, started_at, finished_at, erased_at, erased_by, failure_reason, exit_code, coverage, job_variables";
 
 #[derive(FromRow)]
 struct JobRow {
@@ -39,6 +39,7 @@ struct JobRow {
     failure_reason: Option<String>,
     exit_code: Option<i32>,
     coverage: Option<f64>,
+    job_variables: Option<String>,
 }
 
 impl TryFrom<JobRow> for Job {
@@ -81,6 +82,7 @@ impl TryFrom<JobRow> for Job {
             failure_reason: row.failure_reason,
             exit_code: row.exit_code,
             coverage: row.coverage,
+            job_variables: row.job_variables,
         })
     }
 }
@@ -190,7 +192,96 @@ pub struct JobClaim<'a> {
     pub started_at: i64,
 }
 
+impl NewJob {
+    /// A fresh copy of `job` for a retry: same configuration, `created`, owned by `user_id`.
+    pub fn retry_of(job: &Job, user_id: i64) -> NewJob {
+        NewJob {
+            kind: job.kind.clone(),
+            name: job.name.clone(),
+            stage: job.stage.clone(),
+            stage_idx: job.stage_idx,
+            status: Status::Created,
+            when: job.when,
+            allow_failure: job.allow_failure,
+            needs: job.needs.clone(),
+            options: job.options.clone(),
+            tag_list: job.tag_list.clone(),
+            user_id: Some(user_id),
+            timeout: job.timeout,
+        }
+    }
+}
+
 impl Store {
+    /// Inserts the retry of `old` and flags every earlier job of that name in the pipeline as
+    /// retried, in one transaction.
+    pub async fn retry_job(&self, old: &Job, new: &NewJob) -> Result<Job, StoreError> {
+        let now = now_ms();
+        let mut tx = self.write.begin().await?;
+        let row: Option<crate::pipelines::PipelineRow> = sqlx::query_as(&format!(
+            "SELECT {} FROM pipelines WHERE id = $1",
+            crate::pipelines::PIPELINE_COLUMNS
+        ))
+        .bind(old.pipeline_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let pipeline = Pipeline::try_from(row.ok_or_else(|| corrupt("job without pipeline"))?)?;
+        let job = insert_job(&mut tx, &pipeline, new, now).await?;
+        // Retries keep the job's variables from a play.
+        sqlx::query("UPDATE jobs SET job_variables = $1 WHERE id = $2")
+            .bind(&old.job_variables)
+            .bind(job.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE jobs SET retried = TRUE, updated_at = $1 WHERE pipeline_id = $2 AND name = $3 AND id <> $4",
+        )
+        .bind(now)
+        .bind(old.pipeline_id)
+        .bind(&old.name)
+        .bind(job.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Job {
+            job_variables: old.job_variables.clone(),
+            ..job
+        })
+    }
+
+    /// Marks a job erased (its log and artifacts are removed by the caller).
+    pub async fn erase_job(&self, id: i64, erased_by: i64) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE jobs SET erased_at = $1, erased_by = $2, updated_at = $1 WHERE id = $3 AND erased_at IS NULL",
+        )
+        .bind(now)
+        .bind(erased_by)
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A play: the job now belongs to the player, with the variables they gave.
+    pub async fn set_job_player(
+        &self,
+        id: i64,
+        user_id: i64,
+        job_variables: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE jobs SET user_id = $1, job_variables = COALESCE($2, job_variables), updated_at = $3 WHERE id = $4",
+        )
+        .bind(user_id)
+        .bind(job_variables)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
     pub async fn job_by_id(&self, id: i64) -> Result<Option<Job>, StoreError> {
         let row: Option<JobRow> =
             sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))

@@ -127,6 +127,8 @@ pub struct Job {
     pub failure_reason: Option<String>,
     pub exit_code: Option<i32>,
     pub coverage: Option<f64>,
+    /// JSON array of `{key, value}` given when the job was played.
+    pub job_variables: Option<String>,
 }
 
 impl Job {

@@ -254,3 +254,14 @@ pub async fn get_trace(
     }
     Ok(response)
 }
+
+/// E4 — `GET /job`: the job of the job token used. Other credentials get `404 Job Not Found`.
+pub async fn current_job(State(app): State<App>, JobAuth(actor): JobAuth) -> ApiResult<Response> {
+    actor.require_user()?;
+    let pipewright_core::Actor::Job { job, .. } = actor else {
+        return Err(Error::not_found("Job").into());
+    };
+    let view = jobs::current_job(&app, *job).await?;
+    let entity = JobEntity::new(&view, &app.config.external_url, pipewright_core::now_ms());
+    Ok(axum::Json(entity).into_response())
+}

@@ -1,5 +1,6 @@
 //! Route table and the cross-cutting responses (404/405/410, security headers).
 
+mod job_actions;
 mod jobs;
 mod pipelines;
 mod projects;
@@ -61,6 +62,20 @@ pub fn router(app: App) -> Router {
         .route("/projects/{id}/jobs", get(jobs::list_project_jobs))
         .route("/projects/{id}/jobs/{job_id}", get(jobs::get_job))
         .route("/projects/{id}/jobs/{job_id}/trace", get(jobs::get_trace))
+        .route(
+            "/projects/{id}/jobs/{job_id}/cancel",
+            post(job_actions::cancel),
+        )
+        .route(
+            "/projects/{id}/jobs/{job_id}/retry",
+            post(job_actions::retry),
+        )
+        .route(
+            "/projects/{id}/jobs/{job_id}/erase",
+            post(job_actions::erase),
+        )
+        .route("/projects/{id}/jobs/{job_id}/play", post(job_actions::play))
+        .route("/job", get(jobs::current_job))
         .route("/user/runners", post(runners::create_runner))
         .route("/runners/verify", post(runner_api::verify))
         .route("/jobs/request", post(runner_api::request_job))

@@ -53,14 +53,7 @@ async fn render(
     pipeline: &pipewright_core::model::Pipeline,
     full_path: &str,
 ) -> ApiResult<PipelineEntity> {
-    let user = match pipeline.user_id {
-        Some(id) => app
-            .store
-            .user_by_id(id)
-            .await
-            .map_err(pipewright_core::Error::from)?,
-        None => None,
-    };
+    let user = pipelines::pipeline_user(app, pipeline).await?;
     let web = format!("{}/{}", app.config.external_url, full_path);
     Ok(PipelineEntity::new(
         pipeline,

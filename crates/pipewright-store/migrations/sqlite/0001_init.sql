@@ -165,7 +165,9 @@ CREATE TABLE jobs (
     erased_by BIGINT REFERENCES users (id),
     failure_reason TEXT,
     exit_code INTEGER,
-    coverage DOUBLE PRECISION
+    coverage DOUBLE PRECISION,
+    -- JSON array of {key, value} given when a manual job was played.
+    job_variables TEXT
 );
 -- E1 lists a project's builds newest first, optionally filtered by status.
 CREATE INDEX jobs_project_kind ON jobs (project_id, kind, id);

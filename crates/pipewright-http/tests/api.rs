@@ -1,0 +1,8 @@
+//! Integration tests of the HTTP edge: every route through the real router on a temp-dir
+//! database (harness: `tests/common/mod.rs`). One binary, one module per area.
+
+#[path = "common/mod.rs"]
+mod common;
+
+#[path = "api/server.rs"]
+mod server;
