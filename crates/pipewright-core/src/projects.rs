@@ -273,6 +273,12 @@ pub async fn add_member(
     Ok((user, access_level))
 }
 
+/// A project by its full path, whatever the caller may see (git smart HTTP decides access
+/// itself so it can ask for credentials instead of answering 404).
+pub async fn project_by_path(app: &App, full_path: &str) -> Result<Option<Project>> {
+    Ok(app.store.project_by_full_path(full_path).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,10 +297,4 @@ mod tests {
         assert!(!is_numeric_id("group/project"));
         assert!(!is_numeric_id(""));
     }
-}
-
-/// A project by its full path, whatever the caller may see (git smart HTTP decides access
-/// itself so it can ask for credentials instead of answering 404).
-pub async fn project_by_path(app: &App, full_path: &str) -> Result<Option<Project>> {
-    Ok(app.store.project_by_full_path(full_path).await?)
 }
