@@ -29,6 +29,8 @@ const MAX_INTERVAL: Duration = Duration::from_secs(3);
 const KEEPALIVE_AFTER: Duration = Duration::from_secs(3);
 /// Retries of the final flush and update when the server is unreachable.
 const FINAL_ATTEMPTS: u32 = 12;
+/// The same while the runner shuts down: the server may be going away too.
+const SHUTDOWN_ATTEMPTS: u32 = 3;
 /// GitLab stops asking runners to repeat the final update after 5 minutes.
 const ACCEPTED_RETRY_WINDOW: Duration = Duration::from_secs(300);
 
@@ -243,6 +245,15 @@ impl TraceSender {
         self.signals.server_abort.is_cancelled()
     }
 
+    /// How often to try delivering the end of a job.
+    fn attempts(&self) -> u32 {
+        if self.signals.hard.is_cancelled() {
+            SHUTDOWN_ATTEMPTS
+        } else {
+            FINAL_ATTEMPTS
+        }
+    }
+
     /// One PATCH of the bytes after `sent`. Returns false on a transport error.
     async fn send_chunk(&mut self) -> bool {
         let chunk = self.log.slice(self.sent, MAX_PATCH);
@@ -334,7 +345,7 @@ impl TraceSender {
             let delivered = self.send_chunk().await;
             if delivered && self.sent == before {
                 stalls += 1;
-                if stalls >= FINAL_ATTEMPTS {
+                if stalls >= self.attempts() {
                     tracing::error!(
                         job = self.job_id,
                         "server keeps refusing the rest of the log"
@@ -344,7 +355,7 @@ impl TraceSender {
             }
             if !delivered {
                 failures += 1;
-                if failures >= FINAL_ATTEMPTS {
+                if failures >= self.attempts() {
                     tracing::error!(job = self.job_id, "could not deliver the rest of the log");
                     return;
                 }
@@ -369,7 +380,7 @@ impl TraceSender {
                 Err(err) => {
                     failures += 1;
                     tracing::warn!(job = self.job_id, error = %err, "final job update failed");
-                    if failures >= FINAL_ATTEMPTS {
+                    if failures >= self.attempts() {
                         return;
                     }
                     tokio::time::sleep(backoff(failures)).await;
@@ -392,7 +403,7 @@ impl TraceSender {
                 }
                 status if status.is_server_error() => {
                     failures += 1;
-                    if failures >= FINAL_ATTEMPTS {
+                    if failures >= self.attempts() {
                         return;
                     }
                     tokio::time::sleep(backoff(failures)).await;
