@@ -8,16 +8,12 @@ use reqwest::StatusCode;
 
 use crate::archive;
 use crate::client::{Client, UploadMeta};
+use crate::style::{RESET, SECTION as BOLD_CYAN, SUCCESS as GREEN, WARNING as YELLOW};
 use crate::trace::{TraceLog, backoff};
 use crate::vars::{self, Vars};
 
 /// Transfers tried at most this often (Go: 3 for uploads).
 const ATTEMPTS: u32 = 3;
-
-const BOLD_CYAN: &str = "\x1b[36;1m";
-const GREEN: &str = "\x1b[32;1m";
-const YELLOW: &str = "\x1b[0;33m";
-const RESET: &str = "\x1b[0;m";
 
 /// Downloads and extracts the archive of every dependency that has one.
 pub(crate) async fn download_dependencies(

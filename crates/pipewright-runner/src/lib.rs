@@ -16,12 +16,15 @@
 mod archive;
 mod artifacts;
 mod client;
+mod executor;
 mod git;
 mod glob;
 mod job;
 mod mask;
+mod outcome;
 mod poll;
 mod shell;
+mod style;
 mod trace;
 mod vars;
 
