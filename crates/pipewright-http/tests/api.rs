@@ -6,3 +6,9 @@ mod common;
 
 #[path = "api/server.rs"]
 mod server;
+
+#[path = "api/auth.rs"]
+mod auth;
+
+#[path = "api/users.rs"]
+mod users;

@@ -64,7 +64,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-pub use ordered::{Ordered, redact};
+pub use ordered::Ordered;
 pub use shape::assert_job_shape;
 
 /// The token of `root`, set at bootstrap.
