@@ -18,6 +18,8 @@ use crate::{artifacts, git, vars};
 const DEFAULT_JOB_TIMEOUT: Duration = Duration::from_secs(7200);
 /// GitLab Runner's default `after_script` timeout.
 const AFTER_SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// `runner_info.timeout`, or Go's default when the server sends none.
 fn job_timeout(job: &JobResponse) -> Duration {
     u64::try_from(job.runner_info.timeout)
         .ok()
@@ -29,7 +31,7 @@ fn job_timeout(job: &JobResponse) -> Duration {
 struct Dirs {
     builds: PathBuf,
     project: PathBuf,
-    /// Scripts and file variables, outside the project so `git clean` and artifacts never see them.
+    /// Scripts, file variables and archives, outside the project so artifacts never include them.
     tmp: PathBuf,
 }
 
@@ -58,6 +60,7 @@ impl Dirs {
     }
 }
 
+/// Runs every stage of `job` in a fresh build directory and removes it afterwards.
 pub(crate) async fn execute(
     ctx: &JobContext,
     job: &JobResponse,

@@ -20,6 +20,8 @@ use crate::mask::Masker;
 const LOG_LIMIT: usize = 16 * 1024 * 1024;
 /// Largest PATCH body, like Go.
 const MAX_PATCH: usize = 1024 * 1024;
+/// PATCHes sent back to back in one tick when output piles up.
+const CHUNKS_PER_TICK: usize = 4;
 /// First send interval; later ones follow the server's header.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 /// Never wait longer than this between sends, whatever the server says: cancellation is only
@@ -230,7 +232,12 @@ impl TraceSender {
                 () = tokio::time::sleep(self.interval) => {}
             }
             if self.has_unsent() {
-                self.send_chunk().await;
+                // A chatty job may produce more than one PATCH per tick: catch up a little.
+                for _ in 0..CHUNKS_PER_TICK {
+                    if !self.send_chunk().await || !self.has_unsent() || self.aborted() {
+                        break;
+                    }
+                }
             } else if self.last_contact.elapsed() >= KEEPALIVE_AFTER {
                 self.keepalive().await;
             }

@@ -69,6 +69,25 @@ async fn echo_job_succeeds_with_the_complete_log() {
 }
 
 #[tokio::test]
+async fn large_log_arrives_in_chunks_intact() {
+    let h = Harness::start(1).await;
+    h.fake.push(
+        shell_job(16, &["head -c 3000000 /dev/urandom | base64"], None),
+        Knobs::default(),
+    );
+    let update = h.fake.wait_final(16).await;
+    let job = h.fake.job(16);
+    assert_eq!(update.state, JobState::Success);
+    assert!(job.log_bytes.len() > 4_000_000);
+    // At most 1 MiB per PATCH.
+    assert!(job.patches >= 4, "{} patches", job.patches);
+    let output = update.output.expect("output");
+    assert_eq!(output.bytesize, Some(job.log_bytes.len() as u64));
+    assert_eq!(output.checksum, Some(crc32_checksum(&job.log_bytes)));
+    h.stop().await;
+}
+
+#[tokio::test]
 async fn poll_advertises_features_and_echoes_last_update() {
     let h = Harness::start(1).await;
     let request = h
