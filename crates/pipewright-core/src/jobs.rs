@@ -165,11 +165,13 @@ pub async fn list_pipeline_jobs(
     if !access.can_read_build() {
         return Err(Error::forbidden());
     }
+    // E2 lists newest first.
     let jobs = app
         .store
         .pipeline_jobs(pipeline.id, include_retried)
         .await?
         .into_iter()
+        .rev()
         .filter(Job::is_build)
         .collect();
     views(app, &access.project, jobs).await
