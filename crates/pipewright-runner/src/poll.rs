@@ -15,6 +15,8 @@ use crate::job::{self, JobContext};
 
 /// Longest wait between attempts while the server is unreachable.
 const MAX_BACKOFF: Duration = Duration::from_secs(15);
+/// A job request answered this late was held by the server (long polling).
+const HELD_POLL: Duration = Duration::from_secs(5);
 /// How long shutdown waits for killed jobs to deliver their final update.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
@@ -53,6 +55,7 @@ pub(crate) async fn run(config: RunnerConfig, shutdown: CancellationToken) -> an
             () = shutdown.cancelled() => break,
             permit = slots.clone().acquire_owned() => permit?,
         };
+        let asked = tokio::time::Instant::now();
         let answer = tokio::select! {
             () = shutdown.cancelled() => break,
             answer = client.request_job(&request) => answer,
@@ -86,7 +89,13 @@ pub(crate) async fn run(config: RunnerConfig, shutdown: CancellationToken) -> an
             Ok(Poll::NoJob { last_update }) => {
                 failures = 0;
                 request.last_update = last_update;
-                config.poll_interval
+                // A long poll that the server held and then released usually means its queue
+                // changed: ask again right away instead of adding our own delay.
+                if asked.elapsed() >= HELD_POLL {
+                    Duration::ZERO
+                } else {
+                    config.poll_interval
+                }
             }
             Err(err) => {
                 failures += 1;
