@@ -13,6 +13,7 @@ mod namespaces;
 mod pipelines;
 mod projects;
 mod runners;
+mod seed;
 mod tokens;
 mod users;
 
@@ -22,6 +23,8 @@ pub use pipelines::NewPipeline;
 pub use pool::Store;
 pub use projects::NewProject;
 pub use runners::{NewRunner, RunnerContact};
+#[doc(hidden)]
+pub use seed::Seeded;
 pub use users::NewUser;
 
 /// Current time as UTC milliseconds, the unit every timestamp column uses.
