@@ -2,16 +2,26 @@
 //!
 //! It speaks only the runner HTTP protocol (`spec/runner-protocol.md`) through
 //! [`pipewright_protocol`]: `pipewright serve` starts its built-in runners over loopback with
-//! [`run`], and `pipewright runner --url --token` runs one against any compatible server.
-//! It must never depend on the store or core crates.
+//! [`run`], and `pipewright runner --url --token` runs one against any compatible server
+//! (plain `http://` only for now: reqwest is built without TLS). It must never depend on the
+//! store or core crates.
 //!
-//! Per job: a fresh `<builds_dir>/<job id>` directory, `git init` + fetch + checkout of the
-//! job's sha, the `script` step in one bash process (`set -eo pipefail`, each command echoed
-//! as `$ cmd`), then `after_script` in another bash whose failure never fails the job. The log
-//! streams while the job runs; `Job-Status: canceling` triggers a graceful cancel (script
-//! killed, `after_script` run with `CI_JOB_STATUS=canceled`), `canceled`/`failed`/403 a hard
-//! abort. Dependencies' artifact archives are downloaded before the script; the job's own
-//! artifacts are packed (zip, gzip, raw) and uploaded after `after_script`.
+//! Per job, in `<builds_dir>/<job id>` (removed afterwards; scripts and file variables live
+//! in `<builds_dir>/<job id>.tmp`):
+//! 1. `git init` + `git fetch` of `git_info.refspecs` + `git checkout -f <sha>` (skipped with
+//!    `GIT_STRATEGY=none`); a failure is a `runner_system_failure`;
+//! 2. the archives of `dependencies` are downloaded and unzipped;
+//! 3. the `script` step runs in one bash (`set -eo pipefail`, each command echoed as
+//!    `$ cmd`, stderr merged into stdout) with the runner's own environment plus the job's
+//!    variables and `CI_PROJECT_DIR`, `CI_BUILDS_DIR`, `CI_SERVER`, `CI_JOB_STATUS`, …;
+//! 4. `after_script` runs in another bash whose failure never fails the job;
+//! 5. `artifacts` entries that apply are packed (zip, gzip, raw) and uploaded.
+//!
+//! The log streams while the job runs (masked variables and the job token are replaced by
+//! `[MASKED]`). `Job-Status: canceling` triggers a graceful cancel (script killed,
+//! `after_script` run with `CI_JOB_STATUS=canceled`, final update sent); `canceled`,
+//! `failed` or a 403 kill the job and stop all updates. Timeouts kill the script's whole
+//! process group and report `job_execution_timeout`.
 
 mod archive;
 mod artifacts;
