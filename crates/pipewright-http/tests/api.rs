@@ -12,3 +12,12 @@ mod auth;
 
 #[path = "api/users.rs"]
 mod users;
+
+#[path = "api/projects.rs"]
+mod projects;
+
+#[path = "api/repository.rs"]
+mod repository;
+
+#[path = "api/pipelines.rs"]
+mod pipelines;
