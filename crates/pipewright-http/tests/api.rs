@@ -21,3 +21,6 @@ mod repository;
 
 #[path = "api/pipelines.rs"]
 mod pipelines;
+
+#[path = "api/jobs_list.rs"]
+mod jobs_list;
