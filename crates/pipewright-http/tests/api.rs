@@ -24,3 +24,6 @@ mod pipelines;
 
 #[path = "api/jobs_list.rs"]
 mod jobs_list;
+
+#[path = "api/jobs_single.rs"]
+mod jobs_single;
