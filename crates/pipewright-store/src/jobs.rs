@@ -5,10 +5,10 @@ use crate::error::corrupt;
 use crate::model::{Job, Pipeline};
 use crate::{Store, StoreError, now_ms};
 
-const JOB_COLUMNS: &str = "id, project_id, pipeline_id, kind, name, stage, stage_idx, status, when_kind, allow_failure, needs, options, tag_list, ref_name, tag, user_id, runner_id, cancel_gracefully, retried, timeout, created_at, updated_at, queued_at, started_at, finished_at, erased_at, erased_by, failure_reason, exit_code, coverage, job_variables";
+pub(crate) const JOB_COLUMNS: &str = "id, project_id, pipeline_id, kind, name, stage, stage_idx, status, when_kind, allow_failure, needs, options, tag_list, ref_name, tag, user_id, runner_id, cancel_gracefully, retried, timeout, created_at, updated_at, queued_at, started_at, finished_at, erased_at, erased_by, failure_reason, exit_code, coverage, job_variables";
 
 #[derive(FromRow)]
-struct JobRow {
+pub(crate) struct JobRow {
     id: i64,
     project_id: i64,
     pipeline_id: i64,
@@ -87,7 +87,7 @@ impl TryFrom<JobRow> for Job {
     }
 }
 
-fn into_jobs(rows: Vec<JobRow>) -> Result<Vec<Job>, StoreError> {
+pub(crate) fn into_jobs(rows: Vec<JobRow>) -> Result<Vec<Job>, StoreError> {
     rows.into_iter().map(Job::try_from).collect()
 }
 

@@ -10,21 +10,26 @@ mod pool;
 
 mod jobs;
 mod namespaces;
+mod pipeline_admin;
 mod pipelines;
 mod projects;
 mod runners;
+mod scheduling;
 mod seed;
 mod tokens;
+mod triggers;
 mod users;
 
 pub use error::StoreError;
 pub use jobs::{JobClaim, JobFilter, JobStateUpdate, NewJob};
+pub use pipeline_admin::{PipelineFilter, PipelineOrder};
 pub use pipelines::NewPipeline;
 pub use pool::Store;
 pub use projects::NewProject;
 pub use runners::{NewRunner, RunnerContact};
 #[doc(hidden)]
 pub use seed::Seeded;
+pub use triggers::{NewTrigger, PipelineTrigger};
 pub use users::NewUser;
 
 /// Current time as UTC milliseconds, the unit every timestamp column uses.
