@@ -785,3 +785,20 @@ async fn runners_are_created_and_remember_their_last_contact() {
 
     assert_eq!(db.store.runner_by_token_hash("other").await.unwrap(), None);
 }
+
+/// A data directory is a path, whatever characters it holds. `open_sqlite` formats it into a
+/// `sqlite://` URL, so `?` starts a query string ("unknown query parameter") and `%20` is
+/// decoded ("unable to open database file").
+#[tokio::test]
+#[ignore = "Store::open_sqlite parses the path as a URL; build the options with .filename(path)"]
+async fn a_database_path_may_hold_url_characters() {
+    for name in ["ci?1", "50%20off"] {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join(name);
+        std::fs::create_dir(&sub).unwrap();
+        let path = sub.join("pipewright.db");
+        let store = pipewright_store::Store::open_sqlite(&path).await;
+        assert!(store.is_ok(), "{name}: {:?}", store.err());
+        assert!(path.exists(), "{name}: database created elsewhere");
+    }
+}
