@@ -35,4 +35,17 @@ impl JobQueue {
     pub async fn changed(&self) {
         self.inner.notify.notified().await;
     }
+
+    /// Waits up to `limit` for the version to differ from `seen`; returns the version then.
+    /// The wake-up is registered before the comparison, so a tick in between is not lost.
+    pub async fn wait_for_change(&self, seen: &str, limit: std::time::Duration) -> String {
+        let notified = self.inner.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.version() != seen {
+            return self.version();
+        }
+        let _ = tokio::time::timeout(limit, notified).await;
+        self.version()
+    }
 }

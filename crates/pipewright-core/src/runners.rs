@@ -186,10 +186,20 @@ pub async fn request_job(app: &App, request: &JobRequest) -> Result<JobRequestOu
     // Snapshot before scanning: a job enqueued during the scan changes the version, so the
     // runner's next `last_update` will not hide it.
     let version = app.queue.version();
-    if runner.paused || request.last_update.as_deref() == Some(version.as_str()) {
+    if runner.paused {
         return Ok(JobRequestOutcome::NoJob {
             last_update: version,
         });
+    }
+    if request.last_update.as_deref() == Some(version.as_str()) {
+        // Nothing changed since this runner last heard "no job": hold it (long polling) and
+        // answer 204 as soon as something changes, as GitLab Workhorse does — the runner asks
+        // again at once, on a connection known to be alive.
+        let last_update = app
+            .queue
+            .wait_for_change(&version, app.config.long_poll)
+            .await;
+        return Ok(JobRequestOutcome::NoJob { last_update });
     }
     let candidates = app.store.pending_jobs(0, SCAN_LIMIT).await?;
     let mut lost_race = false;

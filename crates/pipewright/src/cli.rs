@@ -41,6 +41,9 @@ pub struct ServeArgs {
     /// Jobs the built-in shell runner runs at once; 0 disables it. Default: number of CPUs.
     #[arg(long, env = "PIPEWRIGHT_BUILTIN_RUNNERS")]
     pub builtin_runners: Option<usize>,
+    /// Seconds a runner's job request may be held waiting for work (long polling); 0 disables.
+    #[arg(long, env = "PIPEWRIGHT_LONG_POLLING_TIMEOUT", default_value_t = 50)]
+    pub long_polling_timeout: u64,
     /// Token of the `root` user created on first start (default: a random `glpat-` token).
     #[arg(long, env = "PIPEWRIGHT_INITIAL_ROOT_TOKEN", hide_env_values = true)]
     pub initial_root_token: Option<String>,

@@ -59,7 +59,9 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Server> {
         .external_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let app = App::new(store, Config::new(&args.data_dir, &external_url))?;
+    let mut config = Config::new(&args.data_dir, &external_url);
+    config.long_poll = Duration::from_secs(args.long_polling_timeout);
+    let app = App::new(store, config)?;
 
     match bootstrap_root(&app, args.initial_root_token.as_deref()).await? {
         RootBootstrap::Created {
@@ -80,8 +82,11 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Server> {
     }
 
     let shutdown = CancellationToken::new();
+    // HTTP stops only after the built-in runner has finished: its interrupted jobs still
+    // need the API to report their final state.
+    let http_shutdown = CancellationToken::new();
     let router = pipewright_http::router(app.clone());
-    let server_shutdown = shutdown.clone();
+    let server_shutdown = http_shutdown.clone();
     let server = tokio::spawn(async move {
         axum::serve(
             listener,
@@ -119,11 +124,14 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Server> {
         None
     };
 
+    let stop = shutdown.clone();
     let handle = tokio::spawn(async move {
-        server.await??;
+        stop.cancelled().await;
         if let Some(runner) = runner {
             runner.await?;
         }
+        http_shutdown.cancel();
+        server.await??;
         Ok(())
     });
     Ok(Server {

@@ -28,6 +28,7 @@ impl Harness {
             external_url: None,
             builtin_runners: Some(builtin_runners),
             initial_root_token: Some(ROOT_TOKEN.into()),
+            long_polling_timeout: 50,
         })
         .await?;
         let base = format!("http://{}", server.addr);

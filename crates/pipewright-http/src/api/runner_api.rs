@@ -72,15 +72,17 @@ pub async fn request_job(
     if request.token.is_empty() {
         request.token = query.token.unwrap_or_default();
     }
-    match runners::request_job(&app, &request).await? {
-        JobRequestOutcome::Job(payload) => Ok((StatusCode::CREATED, Json(payload)).into_response()),
+    let mut response = match runners::request_job(&app, &request).await? {
+        JobRequestOutcome::Job(payload) => (StatusCode::CREATED, Json(payload)).into_response(),
         JobRequestOutcome::NoJob { last_update } => {
             let mut response = super::empty(StatusCode::NO_CONTENT);
             insert(response.headers_mut(), names::LAST_UPDATE, &last_update);
-            Ok(response)
+            response
         }
-        JobRequestOutcome::Conflict => Ok(super::empty(StatusCode::CONFLICT)),
-    }
+        JobRequestOutcome::Conflict => super::empty(StatusCode::CONFLICT),
+    };
+    insert(response.headers_mut(), names::BUILDS_POLLING, "yes");
+    Ok(response)
 }
 
 fn job_token(headers: &HeaderMap, query: TokenQuery, body_token: Option<String>) -> String {
