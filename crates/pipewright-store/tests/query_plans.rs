@@ -123,17 +123,41 @@ enum Param {
 }
 use Param::{Int, Text};
 
-/// The rows of `EXPLAIN QUERY PLAN`: (id, parent, detail).
-struct Plan(Vec<(i64, i64, String)>);
+/// The rows of `EXPLAIN QUERY PLAN`, and the partial indexes the schema has.
+struct Plan {
+    /// (id, parent, detail)
+    rows: Vec<(i64, i64, String)>,
+    partial_indexes: Vec<String>,
+    tables: Vec<String>,
+}
 
 impl Plan {
     fn details(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(_, _, detail)| detail.as_str())
+        self.rows.iter().map(|(_, _, detail)| detail.as_str())
+    }
+
+    /// Whether `detail` reads one of the schema's tables in full (`SCAN jobs`,
+    /// `SCAN jobs USING INDEX ...`), not a subquery or a CTE.
+    fn scans_table(&self, detail: &str) -> bool {
+        self.tables.iter().any(|table| {
+            detail
+                .strip_prefix("SCAN ")
+                .and_then(|rest| rest.strip_prefix(table.as_str()))
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+        })
+    }
+
+    /// Whether `detail` walks a partial index (whose rows are few by design) end to end.
+    fn scans_partial_index(&self, detail: &str) -> bool {
+        self.partial_indexes.iter().any(|index| {
+            detail.ends_with(&format!("USING INDEX {index}"))
+                || detail.ends_with(&format!("USING COVERING INDEX {index}"))
+        })
     }
 
     fn depth(&self, mut parent: i64) -> usize {
         let mut depth = 0;
-        while let Some((_, up, _)) = self.0.iter().find(|(id, _, _)| *id == parent) {
+        while let Some((_, up, _)) = self.rows.iter().find(|(id, _, _)| *id == parent) {
             depth += 1;
             parent = *up;
         }
@@ -143,7 +167,7 @@ impl Plan {
 
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (_, parent, detail) in &self.0 {
+        for (_, parent, detail) in &self.rows {
             writeln!(f, "{}{detail}", "  ".repeat(self.depth(*parent) + 1))?;
         }
         Ok(())
@@ -169,12 +193,26 @@ async fn explain(path: &Path, sql: &str, params: &[Param]) -> Plan {
         };
     }
     let rows = query.fetch_all(&mut conn).await.unwrap();
+    let partial_indexes = sqlx::query_scalar(
+        "SELECT i.name FROM sqlite_master AS t, pragma_index_list(t.name) AS i
+         WHERE t.type = 'table' AND i.partial = 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let tables = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
     conn.close().await.unwrap();
-    Plan(
-        rows.iter()
+    Plan {
+        rows: rows
+            .iter()
             .map(|row| (row.get("id"), row.get("parent"), row.get("detail")))
             .collect(),
-    )
+        partial_indexes,
+        tables,
+    }
 }
 
 /// One statement's plans: first without statistics (checked strictly), then after `ANALYZE`.
@@ -183,18 +221,6 @@ struct Plans {
     sql: String,
     plans: Vec<(&'static str, Plan)>,
 }
-
-const TABLES: [&str; 9] = [
-    "users",
-    "personal_access_tokens",
-    "namespaces",
-    "projects",
-    "members",
-    "pipelines",
-    "pipeline_variables",
-    "runners",
-    "jobs",
-];
 
 impl Plans {
     fn fail(&self, mode: &str, plan: &Plan, why: &str) -> ! {
@@ -208,14 +234,12 @@ impl Plans {
         self.plans.iter().take(1)
     }
 
-    /// No table is read in full, through its rows or through an index.
+    /// No table is read in full, through its rows or through a full index; walking a partial
+    /// index (`jobs_pending`) is fine.
     fn no_scan(&self) -> &Self {
         for (mode, plan) in &self.plans {
             for detail in plan.details() {
-                if TABLES
-                    .iter()
-                    .any(|table| detail.starts_with(&format!("SCAN {table}")))
-                {
+                if plan.scans_table(detail) && !plan.scans_partial_index(detail) {
                     self.fail(mode, plan, &format!("full scan: {detail}"));
                 }
             }
@@ -778,4 +802,83 @@ async fn state_writes_touch_one_row_by_key() {
         .await
         .no_scan()
         .search("jobs", "(pipeline_id=?)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Background scans and pipeline creation side paths (migration 0005).
+
+#[tokio::test]
+async fn trigger_tokens_are_found_by_hash() {
+    let h = Harness::new().await;
+    let sql = capture_one(h.store().trigger_by_token_hash(h.project, "trigger-token")).await;
+    h.plans(
+        "trigger by token hash",
+        &sql,
+        &[Int(h.project), Text("trigger-token")],
+    )
+    .await
+    .no_scan()
+    .search("pipeline_triggers", "(token_hash=?)");
+}
+
+#[tokio::test]
+async fn the_delayed_job_timer_reads_only_scheduled_jobs() {
+    let h = Harness::new().await;
+    let sql = capture_one(h.store().due_scheduled_jobs(1, 100)).await;
+    h.plans("due scheduled jobs", &sql, &[Int(1), Int(100)])
+        .await
+        .no_scan()
+        .index("jobs_scheduled")
+        .no_sort();
+}
+
+/// The watchdogs run every tick over the whole server. `jobs_alive_status` (0005) cannot serve
+/// them: SQLite uses a partial index only when the query's WHERE repeats the index's WHERE,
+/// and `status = 'running'` or `status = $1` does not imply `status IN (...)`. Partial
+/// indexes per status, like `jobs_pending`, do: `(id) WHERE status = 'running'`, and one for
+/// `canceling` (SQLite matches a bound `$1` against them).
+#[tokio::test]
+#[ignore = "watchdog scans read every job: needs per-status partial indexes (see doc comment)"]
+async fn watchdog_scans_read_only_live_jobs() {
+    let h = Harness::new().await;
+    let sql = capture_one(h.store().jobs_not_updated_since(Status::Running, 1, 100)).await;
+    for status in ["running", "canceling", "pending"] {
+        h.plans(
+            &format!("jobs not updated since ({status})"),
+            &sql,
+            &[Text(status), Int(1), Int(100)],
+        )
+        .await
+        .no_scan();
+    }
+    let sql = capture_one(h.store().running_jobs_past_timeout(1, 0, 100)).await;
+    h.plans(
+        "running jobs past timeout",
+        &sql,
+        &[Int(0), Int(1), Int(100)],
+    )
+    .await
+    .no_scan();
+}
+
+/// Every new pipeline looks for the older unfinished pipelines of its ref; the project index
+/// reads all of the project's older pipelines. `pipelines (project_id, ref_name, id)` seeks
+/// the ref.
+#[tokio::test]
+#[ignore = "redundant_pipelines reads the project's whole history: needs (project_id, ref_name, id)"]
+async fn redundant_pipelines_are_found_through_their_ref() {
+    let h = Harness::new().await;
+    let newer = h.store().pipeline_by_id(h.pipeline).await.unwrap().unwrap();
+    let sql = capture_one(h.store().redundant_pipelines(&newer)).await;
+    let params = [
+        Int(h.project),
+        Text("main"),
+        Int(0),
+        Int(h.pipeline),
+        Text("5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed"),
+    ];
+    h.plans("redundant pipelines", &sql, &params)
+        .await
+        .no_scan()
+        .search("pipelines", "(project_id=? AND ref_name=?");
 }
