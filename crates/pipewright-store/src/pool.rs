@@ -1,5 +1,4 @@
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::SqlitePool;
@@ -17,8 +16,9 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the SQLite database at `path` and runs pending migrations.
     pub async fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
-        let url = format!("sqlite://{}", path.display());
-        let options = SqliteConnectOptions::from_str(&url)?
+        // A filename, not a URL: data dirs may contain `?`, `#` or `%`.
+        let options = SqliteConnectOptions::new()
+            .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
