@@ -292,8 +292,9 @@ impl Plans {
 // ---------------------------------------------------------------------------------------------
 // The seeded database.
 
-/// A database shaped like a busy server: two projects with a seeded history, members, a token
-/// of each kind, one claimed job; plus an `ANALYZE`d copy.
+/// A database shaped like a busy server: one busy project among forty smaller ones, with
+/// interleaved seeded histories, members, a token of each kind and one claimed job; plus an
+/// `ANALYZE`d copy.
 struct Harness {
     db: TestDb,
     analyzed: PathBuf,
