@@ -27,3 +27,12 @@ mod jobs_list;
 
 #[path = "api/jobs_single.rs"]
 mod jobs_single;
+
+#[path = "api/runner_protocol.rs"]
+mod runner_protocol;
+
+#[path = "api/processing.rs"]
+mod processing;
+
+#[path = "api/job_actions.rs"]
+mod job_actions;

@@ -264,7 +264,10 @@ async fn who_may_commit_and_read() {
         .json(body)
         .await
         .expect_status(StatusCode::FORBIDDEN);
-    assert_eq!(response.json(), json!({ "message": "403 Forbidden" }));
+    assert_eq!(
+        response.json(),
+        json!({ "message": "403 Forbidden - You are not allowed to push into this branch" })
+    );
     let commit = t
         .commit(
             ROOT_TOKEN,
