@@ -1,0 +1,353 @@
+//! `pipewright-bench`: seeds a database through the store, starts a real server on it, drives
+//! HTTP load from this (separate) process and reports throughput, latency and memory, each
+//! also relative to the same server's `GET /api/v4/version` in the same run.
+
+pub mod config;
+pub mod load;
+pub mod procfs;
+pub mod report;
+pub mod runner_load;
+pub mod scenarios;
+pub mod seed;
+pub mod server;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use hyper::StatusCode;
+
+use crate::config::Sizes;
+use crate::load::{Call, Conn, Pace};
+use crate::procfs::{Machine, RssSampler};
+use crate::report::{Check, Figure, Report, Row, Target};
+use crate::seed::Seeded;
+use crate::server::{Launcher, RunningServer, ServerArgs};
+
+/// Runs every scenario once on fresh data in a temporary directory under `work_parent`
+/// (the system's temporary directory when `None`).
+pub async fn run(
+    sizes: Sizes,
+    launcher: &dyn Launcher,
+    work_parent: Option<&Path>,
+) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let mut machine = Machine::probe();
+    let work = match work_parent {
+        Some(parent) => {
+            std::fs::create_dir_all(parent)?;
+            tempfile::Builder::new()
+                .prefix("pipewright-bench-")
+                .tempdir_in(parent)?
+        }
+        None => tempfile::Builder::new()
+            .prefix("pipewright-bench-")
+            .tempdir()?,
+    };
+    let data_dir = work.path().join("data");
+    let addr = server::free_addr()?;
+    progress(&format!(
+        "seeding {} jobs in {} pipelines into {}",
+        sizes.total_jobs(),
+        sizes.pipelines,
+        data_dir.display()
+    ));
+    let seeded = seed::seed(&data_dir, &format!("http://{addr}"), &sizes).await?;
+    progress(&format!("seeded in {:.1} s", seeded.seconds));
+
+    let launched = Instant::now();
+    let server = launcher
+        .start(ServerArgs {
+            data_dir: data_dir.clone(),
+            addr,
+            root_token: seeded.root_token.clone(),
+        })
+        .await?;
+    let separate_server_process = server.separate_process;
+    let outcome = measure(&sizes, &seeded, &server, launched).await;
+    let stopped = server.stop().await;
+    let (rows, mut figures, mut checks) = outcome?;
+    stopped.context("stopping the server")?;
+    checks.push(dispatched_jobs_are_running(&data_dir, &seeded).await?);
+    figures.insert(
+        0,
+        Figure::info("seeding (store, before start)", Some(seeded.seconds), "s"),
+    );
+    machine.load_after = procfs::load_average();
+    Ok(Report {
+        machine,
+        separate_server_process,
+        sizes,
+        rows,
+        figures,
+        checks,
+        total_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn progress(message: &str) {
+    eprintln!("[pipewright-bench] {message}");
+}
+
+type Measured = (Vec<Row>, Vec<Figure>, Vec<Check>);
+
+async fn measure(
+    sizes: &Sizes,
+    seeded: &Seeded,
+    server: &RunningServer,
+    launched: Instant,
+) -> anyhow::Result<Measured> {
+    let addr = server.addr;
+    let token = seeded.root_token.as_str();
+    let mut figures = Vec::new();
+    let mut checks = Vec::new();
+    let mut rows = Vec::new();
+
+    let cold_start = first_ok(addr, token, launched).await?;
+    figures.push(Figure::at_most(
+        "cold start to first 200 (GET /version)",
+        Some(cold_start),
+        "ms",
+        200.0,
+    ));
+    let first_page = Instant::now();
+    let list = Call::get(format!(
+        "/api/v4/projects/{}/jobs?per_page=20",
+        seeded.list_project
+    ))
+    .header("private-token", token);
+    let answer = Conn::open(addr).await?.send(&list).await?;
+    if answer.status != StatusCode::OK {
+        bail!("first jobs page: {}", answer.status);
+    }
+    figures.push(Figure::at_most(
+        "cold start to first 200 of the jobs list",
+        Some(cold_start + first_page.elapsed().as_secs_f64() * 1000.0),
+        "ms",
+        200.0,
+    ));
+    let memory = server.separate_process;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle = if memory {
+        procfs::rss_mib(server.pid)
+    } else {
+        None
+    };
+    figures.push(Figure::at_most("idle RSS after start", idle, "MiB", 30.0));
+
+    progress("read scenarios");
+    let sampler = RssSampler::start(server.pid, Duration::from_millis(50));
+    let baseline = scenarios::version(token, sizes.list_connections);
+    let (version, _) = closed(addr, sizes, &baseline).await?;
+    rows.push(version.clone());
+    let lists = scenarios::lists(seeded, sizes);
+    let items = scenarios::items(seeded, sizes);
+    for scenario in lists.iter().chain(items.iter()) {
+        let (mut row, _) = closed(addr, sizes, scenario).await?;
+        row.relate_to(&version);
+        progress(&format!(
+            "{}: {:.0}/s p99 {:.2} ms",
+            row.scenario, row.rps, row.p99_ms
+        ));
+        rows.push(row);
+    }
+    if sizes.fixed_rate_runs {
+        for scenario in lists.iter().chain(items.iter()) {
+            let Some(rate) = scenario.target.min_rps else {
+                continue;
+            };
+            let (mut row, _) = scenarios::run(
+                addr,
+                scenario,
+                sizes.warmup,
+                sizes.measure,
+                Pace::Rate(rate),
+            )
+            .await?;
+            row.relate_to(&version);
+            progress(&format!(
+                "{} at {rate}/s: p99 {:.2} ms",
+                row.scenario, row.p99_ms
+            ));
+            rows.push(row);
+        }
+    }
+    let peak = if memory { sampler.peak_mib() } else { None };
+    drop(sampler);
+    figures.push(Figure::at_most(
+        "peak RSS under read load",
+        peak,
+        "MiB",
+        150.0,
+    ));
+    let p50 = |name: &str| {
+        rows.iter()
+            .find(|row| row.scenario == name && row.pace == "closed")
+            .map(|row| row.p50_ms)
+    };
+    figures.push(Figure::at_most(
+        "keyset last page p50 / keyset page 1 p50",
+        p50("jobs keyset last page")
+            .zip(p50("jobs per_page=20 keyset page 1"))
+            .map(|(last, first)| last / first.max(1e-6)),
+        "x",
+        1.2,
+    ));
+    let read_errors: u64 = rows.iter().map(|row| row.errors).sum();
+    checks.push(Check {
+        name: "every read answered 200".into(),
+        ok: read_errors == 0,
+        detail: format!(
+            "{} requests, {read_errors} not 200",
+            rows.iter().map(|row| row.requests).sum::<u64>()
+        ),
+    });
+
+    progress("log tails");
+    let mut tail_p50 = Vec::new();
+    for (job, bytes) in [
+        (seeded.small_log_job, sizes.small_log_bytes),
+        (seeded.big_log_job, sizes.big_log_bytes),
+    ] {
+        let label = format!("{:.1} MB", bytes as f64 / 1e6);
+        let tail = scenarios::log_tail(seeded, job, bytes, &label);
+        let (row, result) = closed(addr, sizes, &tail).await?;
+        tail_p50.push(row.p50_ms);
+        let expected = result.requests * 4096;
+        checks.push(Check {
+            name: format!("tail of the {label} log is 4096 bytes, 200"),
+            ok: row.errors == 0 && result.bytes == expected,
+            detail: format!("{} requests, {} bytes", result.requests, result.bytes),
+        });
+        rows.push(row);
+    }
+    figures.push(Figure::at_most(
+        "log tail p50, big log / small log",
+        match tail_p50.as_slice() {
+            [small, big] => Some(big / small.max(1e-6)),
+            _ => None,
+        },
+        "x",
+        1.2,
+    ));
+
+    progress("dispatch");
+    let dispatch = runner_load::dispatch(addr, &seeded.runner_tokens).await?;
+    rows.push(Row::new(
+        &format!("POST /jobs/request, {} pending", seeded.dispatch_jobs.len()),
+        seeded.runner_tokens.len(),
+        "closed",
+        &dispatch.load,
+        &Target {
+            min_rps: Some(2_000.0),
+            max_p99_ms: Some(5.0),
+            ..Target::default()
+        },
+    ));
+    let (ok, detail) = runner_load::exactly_once(&seeded.dispatch_jobs, &dispatch.handed_out);
+    checks.push(Check {
+        name: "dispatch hands out each pending job exactly once".into(),
+        ok: ok && dispatch.load.errors == 0,
+        detail: format!("{detail}; {} conflicts (409) retried", dispatch.conflicts),
+    });
+
+    progress("log appends");
+    let appends = runner_load::append_traces(
+        addr,
+        &seeded.trace_jobs,
+        sizes.trace_connections,
+        sizes.trace_chunks,
+        sizes.trace_chunk_bytes,
+    )
+    .await?;
+    rows.push(Row::new(
+        &format!(
+            "PATCH /jobs/:id/trace {} B, {} jobs",
+            sizes.trace_chunk_bytes,
+            seeded.trace_jobs.len()
+        ),
+        sizes.trace_connections,
+        "closed",
+        &appends,
+        &Target {
+            min_rps: Some(20_000.0),
+            ..Target::default()
+        },
+    ));
+    let (ok, detail) = runner_load::verify_traces(
+        addr,
+        seeded.runner_project,
+        token,
+        &seeded.trace_jobs,
+        sizes.trace_chunks,
+        sizes.trace_chunk_bytes,
+    )
+    .await?;
+    checks.push(Check {
+        name: "logs are byte-identical to what was sent".into(),
+        ok: ok && appends.errors == 0,
+        detail,
+    });
+    if let Some(last) = rows.last_mut() {
+        last.relate_to(&version);
+    }
+    Ok((rows, figures, checks))
+}
+
+async fn closed(
+    addr: std::net::SocketAddr,
+    sizes: &Sizes,
+    scenario: &scenarios::ReadScenario,
+) -> anyhow::Result<(Row, load::LoadResult)> {
+    scenarios::run(
+        addr,
+        scenario,
+        sizes.warmup,
+        sizes.measure,
+        Pace::ClosedLoop,
+    )
+    .await
+}
+
+/// Milliseconds from `launched` to the first 200 of `GET /version`, polling every millisecond.
+async fn first_ok(
+    addr: std::net::SocketAddr,
+    token: &str,
+    launched: Instant,
+) -> anyhow::Result<f64> {
+    let call = Call::get("/api/v4/version").header("private-token", token);
+    let deadline = launched + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(mut conn) = Conn::open(addr).await
+            && let Ok(answer) = conn.send(&call).await
+            && answer.status == StatusCode::OK
+        {
+            return Ok(launched.elapsed().as_secs_f64() * 1000.0);
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    bail!("the server did not answer within 60 s")
+}
+
+/// After the server stopped: the database agrees that every dispatched job is running.
+async fn dispatched_jobs_are_running(data_dir: &Path, seeded: &Seeded) -> anyhow::Result<Check> {
+    let store = pipewright_store::Store::open_sqlite(&data_dir.join("pipewright.db")).await?;
+    let mut not_running = 0usize;
+    for id in &seeded.dispatch_jobs {
+        let job = store.job_by_id(*id).await?;
+        if !job.is_some_and(|job| {
+            job.status == pipewright_core::Status::Running && job.runner_id.is_some()
+        }) {
+            not_running += 1;
+        }
+    }
+    store.close().await;
+    Ok(Check {
+        name: "database: every dispatched job is running on a runner".into(),
+        ok: not_running == 0,
+        detail: format!(
+            "{} jobs, {not_running} not running",
+            seeded.dispatch_jobs.len()
+        ),
+    })
+}
