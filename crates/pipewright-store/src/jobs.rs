@@ -340,23 +340,36 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<Job>, StoreError> {
-        let mut query = sqlx::QueryBuilder::new(format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE project_id = "
-        ));
-        query.push_bind(project_id).push(" AND kind = 'build'");
-        if !filter.statuses.is_empty() {
-            query.push(" AND status IN (");
-            let mut separated = query.separated(", ");
-            for status in &filter.statuses {
-                separated.push_bind(status.as_str());
+        // One indexed seek per status, merged by id: an `IN (...)` over several statuses would
+        // make SQLite read the project's whole history (or sort) instead.
+        let statuses: Vec<Option<Status>> = if filter.statuses.is_empty() {
+            vec![None]
+        } else {
+            let mut statuses = filter.statuses.clone();
+            statuses.sort_by_key(|status| status.as_str());
+            statuses.dedup();
+            statuses.into_iter().map(Some).collect()
+        };
+        let mut query = sqlx::QueryBuilder::new("");
+        for (index, status) in statuses.iter().enumerate() {
+            if index > 0 {
+                query.push(" UNION ALL ");
             }
-            query.push(")");
-        }
-        if let Some(ref_name) = &filter.ref_name {
-            query.push(" AND ref_name = ").push_bind(ref_name.clone());
-        }
-        if let Some(before_id) = filter.before_id {
-            query.push(" AND id < ").push_bind(before_id);
+            query
+                .push(format!(
+                    "SELECT {JOB_COLUMNS} FROM jobs WHERE project_id = "
+                ))
+                .push_bind(project_id)
+                .push(" AND kind = 'build'");
+            if let Some(status) = status {
+                query.push(" AND status = ").push_bind(status.as_str());
+            }
+            if let Some(ref_name) = &filter.ref_name {
+                query.push(" AND ref_name = ").push_bind(ref_name.clone());
+            }
+            if let Some(before_id) = filter.before_id {
+                query.push(" AND id < ").push_bind(before_id);
+            }
         }
         query
             .push(" ORDER BY id DESC LIMIT ")
