@@ -69,12 +69,7 @@ pub async fn authenticate_token(app: &App, token: &str) -> Result<Actor> {
         .user_by_id(pat.user_id)
         .await?
         .ok_or(Error::Unauthorized)?;
-    if user.state != "active" {
-        return Err(Error::forbidden_because(format!(
-            "Your account has been {}.",
-            user.state
-        )));
-    }
+    crate::user_states::require_active(app, &user)?;
     let scopes = pat.scope_list();
     Ok(Actor::User { user, scopes })
 }
@@ -109,6 +104,7 @@ pub async fn authenticate_job_token(app: &App, token: &str) -> Result<Actor> {
         .user_by_id(user_id)
         .await?
         .ok_or(Error::Unauthorized)?;
+    crate::user_states::require_active(app, &user)?;
     Ok(Actor::Job {
         user,
         job: Box::new(job),

@@ -41,6 +41,10 @@ pub enum Error {
     },
     #[error("internal error: {0}")]
     Internal(String),
+    /// The project was reached through the old path of a rename (jobs-api.md §1.4 step 4):
+    /// GET answers 301 to the same URL with the numeric id, other methods 405.
+    #[error("project moved to {project_id}")]
+    Moved { project_id: i64 },
 }
 
 impl Error {

@@ -51,6 +51,9 @@ pub async fn cancel(
         return Err(Error::forbidden());
     }
     let job = crate::jobs::find_build(app, access, job_id).await?;
+    if !crate::protected_refs::may_act_on_job_ref(app, access, &job).await? {
+        return Err(Error::forbidden());
+    }
     if force && !access.can_admin_build() {
         return Err(Error::forbidden());
     }
@@ -78,6 +81,9 @@ pub async fn retry(app: &App, actor: &Actor, access: &ProjectAccess, job_id: i64
     let user = actor.require_user()?.clone();
     let job = find_job(app, access, job_id).await?;
     if !access.can_update_build() {
+        return Err(Error::forbidden());
+    }
+    if !crate::protected_refs::may_act_on_job_ref(app, access, &job).await? {
         return Err(Error::forbidden());
     }
     if job.retried || !is_retryable(job.status) {
@@ -123,8 +129,13 @@ pub async fn erase(app: &App, actor: &Actor, access: &ProjectAccess, job_id: i64
     actor.require_write_scope()?;
     let user = actor.require_user()?.clone();
     let job = crate::jobs::find_build(app, access, job_id).await?;
-    let own_job = job.user_id == Some(user.id) && access.can_update_build();
-    if !(access.can_admin_build() || own_job) {
+    // A Developer erases their own jobs on unprotected refs only; everyone is subject to
+    // the protected-ref rule.
+    let protected = crate::protected_refs::job_ref_protected(app, &job).await?;
+    let own_job = job.user_id == Some(user.id) && access.can_update_build() && !protected;
+    if !(access.can_admin_build() || own_job)
+        || !crate::protected_refs::may_act_on_job_ref(app, access, &job).await?
+    {
         return Err(Error::forbidden());
     }
     let has_log = app.traces.len(job.id).await.map_err(Error::internal)? > 0;
@@ -152,6 +163,9 @@ pub async fn play(
     }
     let job = find_job(app, access, job_id).await?;
     if !access.can_update_build() {
+        return Err(Error::forbidden());
+    }
+    if !crate::protected_refs::may_act_on_job_ref(app, access, &job).await? {
         return Err(Error::forbidden());
     }
     let jobs = app.store.pipeline_jobs(job.pipeline_id, false).await?;

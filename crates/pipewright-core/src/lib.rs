@@ -7,19 +7,25 @@
 pub mod abilities;
 pub mod app;
 pub mod auth;
+pub mod cluster_agents;
 pub mod error;
+pub mod groups;
 pub mod job_actions;
+pub mod job_token_scope;
 pub mod job_updates;
 pub mod jobs;
 pub mod payload;
 pub mod pipelines;
 pub mod processing;
+pub mod project_settings;
 pub mod projects;
+pub mod protected_refs;
 pub mod queue;
 pub mod repository;
 pub mod runners;
 pub mod tokens;
 pub mod traces;
+pub mod user_states;
 pub mod users;
 pub mod variables;
 

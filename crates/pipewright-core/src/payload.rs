@@ -120,8 +120,17 @@ pub async fn build(app: &App, job: &Job, runner: &Runner, token: &str) -> Result
         commit: commit.as_ref(),
         pipeline: Some(&pipeline),
     };
+    let mut predefined = pipeline_variables(app, &facts);
+    crate::protected_refs::set_ref_protected_variable(
+        app,
+        &project,
+        &pipeline.ref_name,
+        pipeline.tag,
+        &mut predefined,
+    )
+    .await?;
     variables.extend(
-        pipeline_variables(app, &facts)
+        predefined
             .into_iter()
             .map(|(key, value)| JobVariable::public(key, value)),
     );

@@ -196,6 +196,14 @@ async fn plan(
             pipeline: None,
         },
     );
+    crate::protected_refs::set_ref_protected_variable(
+        app,
+        project,
+        &request.ref_name,
+        tag,
+        &mut variables,
+    )
+    .await?;
     variables.extend(crate::variables::user_variables(user));
     variables.extend(
         request

@@ -4,7 +4,7 @@ use pipewright_store::model::{Namespace, Project};
 use pipewright_store::{NewProject, StoreError};
 
 use crate::App;
-use crate::abilities::{self, MAINTAINER, OWNER, ProjectAccess};
+use crate::abilities::{MAINTAINER, OWNER, ProjectAccess};
 use crate::auth::Actor;
 use crate::error::{Error, Result};
 
@@ -15,28 +15,50 @@ pub struct ProjectView {
     pub namespace: Namespace,
 }
 
-/// Resolves `:id` (numeric id or URL-decoded full path) to a project the caller can see.
-/// Anything else, including existing projects the caller cannot read, is `404 Project Not Found`.
+/// Resolves `:id` (numeric id or URL-decoded full path) to a project the caller can see,
+/// in the order of jobs-api.md §1.4: not found or not readable is `404 Project Not Found`,
+/// except for job tokens outside the project's job token scope (403); an old path of a
+/// renamed project is [`Error::Moved`].
 pub async fn find_project(app: &App, actor: &Actor, id: &str) -> Result<ProjectAccess> {
-    let project = lookup(app, id)
+    let (project, moved) = lookup(app, id)
         .await?
         .ok_or_else(|| Error::not_found("Project"))?;
-    let access = abilities::project_access(app, actor, project).await?;
+    let (access, out_of_scope) = crate::job_token_scope::scoped_access(app, actor, project).await?;
     if !access.can_read_project() {
+        if let (true, Actor::Job { job, .. }) = (out_of_scope, actor) {
+            return Err(
+                crate::job_token_scope::cross_project_error(app, job, &access.project).await?,
+            );
+        }
         return Err(Error::not_found("Project"));
+    }
+    if moved {
+        return Err(Error::Moved {
+            project_id: access.project.id,
+        });
     }
     Ok(access)
 }
 
-async fn lookup(app: &App, id: &str) -> Result<Option<Project>> {
+/// The project and whether it was only found through a redirect left by a rename.
+async fn lookup(app: &App, id: &str) -> Result<Option<(Project, bool)>> {
     if is_numeric_id(id) {
         return match id.parse::<i64>() {
-            Ok(id) => Ok(app.store.project_by_id(id).await?),
+            Ok(id) => Ok(app.store.project_by_id(id).await?.map(|p| (p, false))),
             Err(_) => Ok(None),
         };
     }
     if id.contains('/') {
-        return Ok(app.store.project_by_full_path(id).await?);
+        if let Some(project) = app.store.project_by_full_path(id).await? {
+            return Ok(Some((project, false)));
+        }
+        if let Some(project_id) = app.store.project_redirect(id).await? {
+            return Ok(app
+                .store
+                .project_by_id(project_id)
+                .await?
+                .map(|p| (p, true)));
+        }
     }
     Ok(None)
 }
@@ -136,6 +158,7 @@ pub async fn create_project(
             .await?
             .ok_or_else(|| Error::internal("user without namespace"))?,
     };
+    crate::groups::check_project_visibility(&namespace, &visibility)?;
 
     let created = app
         .store
@@ -178,6 +201,9 @@ pub async fn create_project(
         app.store.delete_project(project.id).await?;
         return Err(err);
     }
+    // The live project now owns its path; the default branch is protected from the start.
+    app.store.delete_redirect(&project.full_path).await?;
+    crate::protected_refs::protect_default_branch(app, &project).await?;
     project_view(app, project).await
 }
 

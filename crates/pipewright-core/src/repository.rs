@@ -21,8 +21,11 @@ pub async fn create_commit(
 ) -> Result<Commit> {
     let user = actor.require_user()?.clone();
     actor.require_write_scope()?;
-    if !access.can_push() {
-        return Err(Error::forbidden());
+    // GitLab's `authorize_push_to_branch!`: role and protected-branch rules in one answer.
+    if !crate::protected_refs::may_push_branch(app, access, &request.branch).await? {
+        return Err(Error::forbidden_because(
+            "You are not allowed to push into this branch",
+        ));
     }
     if request.author_name.is_empty() {
         request.author_name = user.name.clone();

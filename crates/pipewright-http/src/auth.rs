@@ -88,6 +88,8 @@ impl FromRequestParts<App> for JobAuth {
             Some(token) => match authenticate_job_token(app, &token).await {
                 Ok(actor) => Ok(JobAuth(actor)),
                 Err(Error::Internal(detail)) => Err(ApiError(Error::Internal(detail))),
+                // A blocked or deactivated job user: GitLab's 403 with the account state.
+                Err(Error::Forbidden(reason)) => Err(ApiError(Error::Forbidden(reason))),
                 Err(_) => Err(ApiError(Error::Unauthorized)),
             },
             None => Ok(JobAuth(Actor::Anonymous)),

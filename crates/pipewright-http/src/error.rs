@@ -98,6 +98,15 @@ impl IntoResponse for ApiError {
                 }
                 response
             }
+            Error::Moved { project_id } => {
+                // `moved::rewrite` knows the request and writes the 301 or 405.
+                let mut response = Response::new(axum::body::Body::empty());
+                *response.status_mut() = StatusCode::MOVED_PERMANENTLY;
+                response
+                    .extensions_mut()
+                    .insert(crate::moved::MovedProject(project_id));
+                response
+            }
             Error::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 json_response(

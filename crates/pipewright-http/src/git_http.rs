@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use futures::TryStreamExt;
 use pipewright_core::auth::{authenticate_job_token, authenticate_token};
-use pipewright_core::{Actor, App, abilities, repository};
+use pipewright_core::{Actor, App, repository};
 use pipewright_git::smart_http::{self, CgiOptions, CgiRequest, Service};
 use tokio::io::AsyncReadExt;
 use tokio_util::io::{ReaderStream, StreamReader};
@@ -101,7 +101,8 @@ async fn serve(
     let Some(project) = project else {
         return Err(hidden());
     };
-    let access = abilities::project_access(app, &actor, project)
+    // Job tokens from other projects only get what the target's job token scope allows.
+    let (access, _) = pipewright_core::job_token_scope::scoped_access(app, &actor, project)
         .await
         .map_err(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error"))?;
     // A job token reads its own project's repository (or any the job's user can read).
@@ -124,6 +125,7 @@ async fn serve(
         }
     }
 
+    let receive_pack = service.is_write() && path_info == "/git-receive-pack";
     let repo = app.repository(access.project.id);
     let headers = request.headers().clone();
     let text = |name: header::HeaderName| {
@@ -148,12 +150,52 @@ async fn serve(
             .map(str::to_owned),
         content_length: text(header::CONTENT_LENGTH).and_then(|len| len.parse().ok()),
     };
-    let body = StreamReader::new(
+    let mut body = StreamReader::new(
         request
             .into_body()
             .into_data_stream()
             .map_err(std::io::Error::other),
     );
+    // Protected branches: read the ref updates ahead of the pack and refuse the push as a
+    // declined pre-receive hook would; otherwise replay them in front of the rest.
+    let mut consumed = Vec::new();
+    if receive_pack {
+        if cgi
+            .content_encoding
+            .as_deref()
+            .is_some_and(|encoding| !encoding.eq_ignore_ascii_case("identity"))
+        {
+            return Err(plain(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Compressed pushes are not supported\n",
+            ));
+        }
+        let commands = crate::git_push::read_commands(&mut body)
+            .await
+            .map_err(|_| plain(StatusCode::BAD_REQUEST, "Bad Request\n"))?;
+        let refusal =
+            pipewright_core::protected_refs::push_rejection(app, &access, &commands.changes)
+                .await
+                .map_err(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error"))?;
+        if let Some(message) = refusal {
+            // Read the pack to its end so the client sees the answer, not a broken pipe.
+            let _ = tokio::io::copy(&mut body, &mut tokio::io::sink()).await;
+            return Ok((
+                StatusCode::OK,
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        "application/x-git-receive-pack-result",
+                    ),
+                    (header::CACHE_CONTROL, "no-cache"),
+                ],
+                crate::git_push::rejection(&commands, &message),
+            )
+                .into_response());
+        }
+        consumed = commands.consumed;
+    }
+    let body = std::io::Cursor::new(consumed).chain(body);
 
     let before = if service.is_write() {
         let snapshot = repo.clone();

@@ -7,6 +7,8 @@ pub mod auth;
 pub mod entities;
 pub mod error;
 pub mod git_http;
+pub mod git_push;
+pub mod moved;
 pub mod pagination;
 pub mod params;
 

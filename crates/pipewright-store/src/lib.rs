@@ -8,24 +8,35 @@ mod error;
 pub mod model;
 mod pool;
 
+mod cluster_agents;
+mod groups;
+mod job_token_scope;
 mod jobs;
 mod namespaces;
 mod pipeline_admin;
 mod pipelines;
+mod project_settings;
 mod projects;
+mod protected_branches;
+mod redirect_routes;
 mod runners;
 mod scheduling;
 mod seed;
 mod tokens;
 mod triggers;
+mod user_state;
 mod users;
 
+pub use cluster_agents::ClusterAgent;
 pub use error::StoreError;
+pub use groups::NewGroup;
 pub use jobs::{JobClaim, JobFilter, JobStateUpdate, NewJob};
 pub use pipeline_admin::{PipelineFilter, PipelineOrder};
 pub use pipelines::NewPipeline;
 pub use pool::Store;
+pub use project_settings::{ProjectListFilter, ProjectUpdate};
 pub use projects::NewProject;
+pub use protected_branches::{NewProtectedBranch, ProtectedBranch};
 pub use runners::{NewRunner, RunnerContact};
 #[doc(hidden)]
 pub use seed::Seeded;

@@ -1,12 +1,19 @@
 //! Route table and the cross-cutting responses (404/405/410, security headers).
 
+mod cluster_agents;
+mod groups;
 mod job_actions;
+mod job_token_scope;
 mod jobs;
+mod paged;
 mod pipelines;
+mod project_settings;
 mod projects;
+mod protected_branches;
 mod repository;
 mod runner_api;
 mod runners;
+mod user_states;
 mod users;
 
 use axum::body::Body;
@@ -34,8 +41,14 @@ pub fn router(app: App) -> Router {
             "/personal_access_tokens/{token_id}",
             delete(users::revoke_token),
         )
-        .route("/projects", post(projects::create_project))
-        .route("/projects/{id}", get(projects::get_project))
+        .route(
+            "/projects",
+            post(projects::create_project).get(project_settings::list_projects),
+        )
+        .route(
+            "/projects/{id}",
+            get(projects::get_project).put(project_settings::update_project),
+        )
         .route("/projects/{id}/members", post(projects::add_member))
         .route(
             "/projects/{id}/repository/commits",
@@ -76,13 +89,57 @@ pub fn router(app: App) -> Router {
         )
         .route("/projects/{id}/jobs/{job_id}/play", post(job_actions::play))
         .route("/job", get(jobs::current_job))
+        .route("/job/allowed_agents", get(cluster_agents::allowed_agents))
+        .route("/groups", post(groups::create_group))
+        .route("/groups/{id}", get(groups::get_group))
+        .route("/groups/{id}/members", post(groups::add_member))
+        .route("/users/{user_id}/block", post(user_states::block))
+        .route("/users/{user_id}/unblock", post(user_states::unblock))
+        .route("/users/{user_id}/deactivate", post(user_states::deactivate))
+        .route("/users/{user_id}/activate", post(user_states::activate))
+        .route(
+            "/projects/{id}/protected_branches",
+            get(protected_branches::list).post(protected_branches::create),
+        )
+        .route(
+            "/projects/{id}/protected_branches/{name}",
+            get(protected_branches::get).delete(protected_branches::delete),
+        )
+        .route(
+            "/projects/{id}/job_token_scope",
+            get(job_token_scope::get_settings).patch(job_token_scope::patch_settings),
+        )
+        .route(
+            "/projects/{id}/job_token_scope/allowlist",
+            get(job_token_scope::list_projects).post(job_token_scope::add_project),
+        )
+        .route(
+            "/projects/{id}/job_token_scope/allowlist/{target_project_id}",
+            delete(job_token_scope::remove_project),
+        )
+        .route(
+            "/projects/{id}/job_token_scope/groups_allowlist",
+            get(job_token_scope::list_groups).post(job_token_scope::add_group),
+        )
+        .route(
+            "/projects/{id}/job_token_scope/groups_allowlist/{target_group_id}",
+            delete(job_token_scope::remove_group),
+        )
+        .route(
+            "/projects/{id}/cluster_agents",
+            get(cluster_agents::list).post(cluster_agents::create),
+        )
         .route("/user/runners", post(runners::create_runner))
         .route("/runners/verify", post(runner_api::verify))
         .route("/jobs/request", post(runner_api::request_job))
         .route("/jobs/{job_id}", put(runner_api::update_job))
         .route("/jobs/{job_id}/trace", patch(runner_api::append_trace))
         .fallback(not_found)
-        .layer(middleware::from_fn(api_headers));
+        .layer(middleware::from_fn(api_headers))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            crate::moved::rewrite,
+        ));
 
     Router::new()
         .nest("/api/v4", api)

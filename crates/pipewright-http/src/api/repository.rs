@@ -141,6 +141,7 @@ pub async fn list_branches(
 ) -> ApiResult<Response> {
     let access = projects::find_project(&app, &actor, &id).await?;
     let branches = repository::list_branches(&app, &access).await?;
+    let rules = pipewright_core::protected_refs::BranchRules::load(&app, access.project.id).await?;
     let web = format!("{}/{}", app.config.external_url, access.project.full_path);
     let entities: Vec<BranchEntity> = branches
         .into_iter()
@@ -150,10 +151,10 @@ pub async fn list_branches(
                 web_url: format!("{web}/-/tree/{}", branch.name),
                 commit: commit.map(|commit| CommitEntity::new(&commit, &web)),
                 merged: false,
-                protected: default,
-                developers_can_push: false,
-                developers_can_merge: false,
-                can_push: access.can_push(),
+                protected: rules.is_protected(&branch.name),
+                developers_can_push: rules.developers_can(&branch.name).0,
+                developers_can_merge: rules.developers_can(&branch.name).1,
+                can_push: rules.can_push(&access, &branch.name),
                 default,
                 name: branch.name,
             }

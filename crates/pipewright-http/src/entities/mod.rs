@@ -1,10 +1,15 @@
 //! GitLab's JSON representations, one file per entity. Views carry no logic: they spell
 //! records the way GitLab does (key order, `null` vs absent, timestamp format).
 
+pub mod cluster_agent;
 pub mod commit;
+pub mod group;
 pub mod job;
+pub mod member;
 pub mod pipeline;
 pub mod project;
+pub mod project_identity;
+pub mod protected_branch;
 pub mod runner;
 pub mod user;
 

@@ -1,0 +1,45 @@
+//! Full offset pagination (with totals) for the small lists of the permission APIs.
+
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::pagination::{OffsetLinks, Page};
+use crate::params::Params;
+
+/// Answers one page of `total` items (`items` is already that page) with GitLab's headers;
+/// `route` holds the route parameters the `Link` URLs repeat (`id`, ...).
+pub(crate) fn page_response<T: Serialize>(
+    external_url: &str,
+    uri: &Uri,
+    params: &Params,
+    route: &[(&str, String)],
+    page: Page,
+    items: &[T],
+    total: i64,
+) -> Response {
+    let mut link_params = params.map().clone();
+    for (name, value) in route {
+        link_params.insert((*name).to_owned(), Value::String(value.clone()));
+    }
+    let headers = OffsetLinks {
+        external_url,
+        uri,
+        params: link_params,
+        page,
+        has_next: page.offset() + page.per_page < total,
+        total: Some(total),
+    }
+    .headers();
+    super::json_with(StatusCode::OK, headers, &items)
+}
+
+/// The slice of an in-memory list that a page covers.
+pub(crate) fn slice<T>(items: Vec<T>, page: Page) -> Vec<T> {
+    items
+        .into_iter()
+        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+        .take(usize::try_from(page.per_page).unwrap_or(0))
+        .collect()
+}

@@ -1,0 +1,80 @@
+//! `PUT /projects/:id` and `GET /projects`.
+
+use axum::Json;
+use axum::extract::{OriginalUri, Path, State};
+use axum::response::{IntoResponse, Response};
+use pipewright_core::project_settings::{self, ListProjects, UpdateProject};
+use pipewright_core::projects::ProjectView;
+use pipewright_core::{App, Error, projects};
+
+use crate::auth::Auth;
+use crate::entities::project::ProjectEntity;
+use crate::error::ApiResult;
+use crate::pagination::Page;
+use crate::params::Params;
+
+async fn render(app: &App, view: &ProjectView) -> ApiResult<ProjectEntity> {
+    let repo = app.repository(view.project.id);
+    let empty = tokio::task::spawn_blocking(move || repo.is_empty().unwrap_or(true))
+        .await
+        .map_err(Error::from)?;
+    Ok(ProjectEntity::new(view, &app.config.external_url, empty))
+}
+
+pub async fn update_project(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Response> {
+    actor.require_user()?;
+    let request = UpdateProject {
+        name: params.string("name")?,
+        path: params.string("path")?,
+        description: params.string("description")?,
+        visibility: params.string("visibility")?,
+        default_branch: params.string("default_branch")?,
+        public_jobs: match params.bool("public_jobs")? {
+            Some(flag) => Some(flag),
+            None => params.bool("public_builds")?,
+        },
+        ci_pipeline_variables_minimum_override_role: params
+            .string("ci_pipeline_variables_minimum_override_role")?,
+    };
+    let access = projects::find_project(&app, &actor, &id).await?;
+    let view = project_settings::update_project(&app, &actor, &access, request).await?;
+    Ok(Json(render(&app, &view).await?).into_response())
+}
+
+pub async fn list_projects(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    OriginalUri(uri): OriginalUri,
+    params: Params,
+) -> ApiResult<Response> {
+    let page = Page::from_params(&params)?;
+    let request = ListProjects {
+        membership: params.bool("membership")?.unwrap_or(false),
+        owned: params.bool("owned")?.unwrap_or(false),
+        visibility: params.string("visibility")?,
+        search: params.string("search")?,
+        order_by: params.string("order_by")?,
+        sort: params.string("sort")?,
+    };
+    let (views, total) =
+        project_settings::list_projects(&app, &actor, request, page.per_page, page.offset())
+            .await?;
+    let mut entities = Vec::with_capacity(views.len());
+    for view in &views {
+        entities.push(render(&app, view).await?);
+    }
+    Ok(super::paged::page_response(
+        &app.config.external_url,
+        &uri,
+        &params,
+        &[],
+        page,
+        &entities,
+        total,
+    ))
+}
