@@ -16,6 +16,15 @@ pub struct Config {
     pub trace_update_interval: u64,
     /// Default job timeout in seconds (GitLab's project default: 60 minutes).
     pub default_job_timeout: i64,
+    /// How long `POST /jobs/request` may hold a runner whose `last_update` is current
+    /// (GitLab Workhorse: 50 s). Zero answers at once.
+    pub long_poll: std::time::Duration,
+    /// Largest artifact file a runner may upload, in bytes (GitLab's default: 100 MiB).
+    pub max_artifact_size: u64,
+    /// Largest total a zip artifact may declare unpacked, and the cap on one extracted file.
+    pub max_artifact_unpacked_size: u64,
+    /// `expire_in` when an upload gives none, in seconds; `None` keeps artifacts forever.
+    pub default_artifacts_expire_in: Option<u64>,
 }
 
 impl Config {
@@ -25,6 +34,10 @@ impl Config {
             external_url: external_url.trim_end_matches('/').to_owned(),
             trace_update_interval: 3,
             default_job_timeout: 3600,
+            long_poll: std::time::Duration::ZERO,
+            max_artifact_size: 100 * 1024 * 1024,
+            max_artifact_unpacked_size: 4 * 1024 * 1024 * 1024,
+            default_artifacts_expire_in: Some(crate::artifacts::DEFAULT_EXPIRE_IN_SECS),
         }
     }
 
@@ -35,6 +48,10 @@ impl Config {
     pub fn traces_dir(&self) -> PathBuf {
         self.data_dir.join("traces")
     }
+
+    pub fn artifacts_dir(&self) -> PathBuf {
+        self.data_dir.join("artifacts")
+    }
 }
 
 /// Everything a use case needs, cheap to clone.
@@ -43,7 +60,12 @@ pub struct App {
     pub store: Store,
     pub config: Arc<Config>,
     pub traces: TraceStore,
+    /// Artifact files (the filesystem today; an object store later).
+    pub artifacts: Arc<dyn crate::artifact_store::ArtifactStore>,
     pub queue: JobQueue,
+    pub settings: crate::settings::Settings,
+    /// Bridges waiting to trigger, dependent bridges waiting for their downstream pipeline.
+    pub downstream: crate::downstream::DownstreamQueue,
     pub(crate) pipeline_locks: Arc<crate::processing::PipelineLocks>,
 }
 
@@ -51,11 +73,17 @@ impl App {
     pub fn new(store: Store, config: Config) -> std::io::Result<App> {
         std::fs::create_dir_all(config.repositories_dir())?;
         let traces = TraceStore::new(config.traces_dir())?;
+        let artifacts = Arc::new(crate::artifact_store::FsArtifactStore::new(
+            config.artifacts_dir(),
+        )?);
         Ok(App {
             store,
             config: Arc::new(config),
             traces,
+            artifacts,
             queue: JobQueue::default(),
+            settings: crate::settings::Settings::default(),
+            downstream: Default::default(),
             pipeline_locks: Arc::default(),
         })
     }

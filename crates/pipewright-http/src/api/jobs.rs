@@ -17,7 +17,7 @@ use crate::pagination::{OffsetLinks, Page, to_query};
 use crate::params::Params;
 
 /// `scope`: a status, a list of statuses, or (E1 only) a hash whose values are statuses.
-fn parse_scope(params: &Params, allow_hash: bool) -> ApiResult<Vec<Status>> {
+pub(super) fn parse_scope(params: &Params, allow_hash: bool) -> ApiResult<Vec<Status>> {
     let invalid = || param_error("scope does not have a valid value");
     let values: Vec<&Value> = match params.get("scope") {
         None => return Ok(Vec::new()),
@@ -77,6 +77,8 @@ pub async fn list_project_jobs(
     let page = Page::from_params(&params)?;
     let keyset = params.string("pagination")?.as_deref() == Some("keyset");
     let ref_name = params.string("ref")?.filter(|text| !text.trim().is_empty());
+    // The rate limit comes after validation and before the project lookup.
+    pipewright_core::settings::throttle_project_jobs(&app, &actor).await?;
     let access = projects::find_project(&app, &actor, &id).await?;
     if !access.can_read_build() {
         return Err(Error::forbidden().into());

@@ -1,10 +1,12 @@
 //! Route table and the cross-cutting responses (404/405/410, security headers).
 
+mod bridges;
 mod cluster_agents;
 mod groups;
 mod job_actions;
 mod job_token_scope;
 mod jobs;
+mod lint;
 mod paged;
 mod pipelines;
 mod project_settings;
@@ -13,6 +15,8 @@ mod protected_branches;
 mod repository;
 mod runner_api;
 mod runners;
+mod settings;
+mod triggers;
 mod user_states;
 mod users;
 
@@ -30,6 +34,10 @@ use serde_json::json;
 pub fn router(app: App) -> Router {
     let api = Router::new()
         .route("/version", get(version))
+        .route(
+            "/application/settings",
+            get(settings::get_settings).put(settings::put_settings),
+        )
         .route("/user", get(users::current_user))
         .route("/users", post(users::create_user).get(users::list_users))
         .route("/users/{user_id}", get(users::get_user))
@@ -66,11 +74,32 @@ pub fn router(app: App) -> Router {
         .route("/projects/{id}/pipelines", get(pipelines::list_pipelines))
         .route(
             "/projects/{id}/pipelines/{pipeline_id}",
-            get(pipelines::get_pipeline),
+            get(pipelines::get_pipeline).delete(pipelines::delete_pipeline),
         )
+        .route(
+            "/projects/{id}/pipelines/{pipeline_id}/cancel",
+            post(pipelines::cancel_pipeline),
+        )
+        .route(
+            "/projects/{id}/pipelines/{pipeline_id}/retry",
+            post(pipelines::retry_pipeline),
+        )
+        .route(
+            "/projects/{id}/triggers",
+            post(triggers::create_trigger).get(triggers::list_triggers),
+        )
+        .route(
+            "/projects/{id}/trigger/pipeline",
+            post(triggers::trigger_pipeline),
+        )
+        .route("/projects/{id}/ci/lint", post(lint::lint_project))
         .route(
             "/projects/{id}/pipelines/{pipeline_id}/jobs",
             get(jobs::list_pipeline_jobs),
+        )
+        .route(
+            "/projects/{id}/pipelines/{pipeline_id}/bridges",
+            get(bridges::list_pipeline_bridges),
         )
         .route("/projects/{id}/jobs", get(jobs::list_project_jobs))
         .route("/projects/{id}/jobs/{job_id}", get(jobs::get_job))
