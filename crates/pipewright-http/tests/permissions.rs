@@ -683,3 +683,794 @@ async fn git_pushes_to_protected_branches_are_declined_like_a_pre_receive_hook()
         .collect();
     assert_eq!(names, ["feature", "main"]);
 }
+
+// ---- CI/CD job token scope -------------------------------------------------------------
+
+#[tokio::test]
+async fn job_tokens_reach_other_projects_only_through_their_allowlists() {
+    let t = TestApp::new().await;
+    let alice = t.create_user("alice").await;
+    let group = create_group(&t, &alice.token, json!({ "name": "G", "path": "g" })).await;
+    let group_id = group["id"].as_i64().expect("id");
+    let a = t
+        .project_with_ci_as(
+            &alice.token,
+            "a",
+            json!({ "namespace_id": group_id }),
+            ONE_JOB,
+        )
+        .await;
+    let runner = t.instance_runner().await;
+    let job = t.claim(&runner).await;
+    let b = t
+        .project_with_ci_as(&alice.token, "b", json!({}), ONE_JOB)
+        .await;
+    let b_jobs = format!("/api/v4/projects/{}/jobs", b.project_id);
+    let b_pipeline_jobs = format!(
+        "/api/v4/projects/{}/pipelines/{}/jobs",
+        b.project_id, b.pipeline_id
+    );
+    let refused = "403 Forbidden - Authentication by CI/CD job token not allowed from a to b.";
+
+    // Its own project: yes. Another one: the cross-project 403, on E1 and E2 alike.
+    t.get(&format!("/api/v4/projects/{}/jobs", a.project_id))
+        .job_token(&job.token)
+        .await
+        .expect_status(StatusCode::OK);
+    for path in [&b_jobs, &b_pipeline_jobs] {
+        let response = t
+            .get(path)
+            .job_token(&job.token)
+            .await
+            .expect_status(StatusCode::FORBIDDEN);
+        assert_eq!(message(&response), refused, "{path}");
+    }
+    let missing = t
+        .get("/api/v4/projects/999/jobs")
+        .job_token(&job.token)
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+    assert_eq!(message(&missing), "404 Project Not Found");
+
+    let scope = format!("/api/v4/projects/{}/job_token_scope", b.project_id);
+    let settings = t
+        .get(&scope)
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(
+        settings,
+        json!({ "inbound_enabled": true, "outbound_enabled": false })
+    );
+
+    // Project allowlist.
+    let link = t
+        .post(&format!("{scope}/allowlist"))
+        .token(&alice.token)
+        .json(json!({ "target_project_id": a.project_id }))
+        .await
+        .expect_status(StatusCode::CREATED)
+        .json();
+    assert_eq!(
+        link,
+        json!({ "source_project_id": b.project_id, "target_project_id": a.project_id })
+    );
+    let again = t
+        .post(&format!("{scope}/allowlist"))
+        .token(&alice.token)
+        .json(json!({ "target_project_id": a.project_id }))
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        message(&again),
+        "400 Bad request - Target project is already in the job token scope"
+    );
+    let listed = t
+        .get(&format!("{scope}/allowlist"))
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(listed.header("x-total"), Some("2"));
+    let ids: Vec<i64> = listed
+        .json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|project| project["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(ids, [b.project_id, a.project_id]);
+    assert_eq!(listed.json()[1]["path_with_namespace"], "g/a");
+    for path in [&b_jobs, &b_pipeline_jobs] {
+        t.get(path)
+            .job_token(&job.token)
+            .await
+            .expect_status(StatusCode::OK);
+    }
+    t.delete(&format!("{scope}/allowlist/{}", a.project_id))
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::NO_CONTENT);
+    let not_listed = t
+        .delete(&format!("{scope}/allowlist/{}", a.project_id))
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        message(&not_listed),
+        "400 Bad request - Target project is not in the job token scope"
+    );
+    t.get(&b_jobs)
+        .job_token(&job.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+
+    // Group allowlist: every project under the group.
+    let group_link = t
+        .post(&format!("{scope}/groups_allowlist"))
+        .token(&alice.token)
+        .json(json!({ "target_group_id": group_id }))
+        .await
+        .expect_status(StatusCode::CREATED)
+        .json();
+    assert_eq!(
+        group_link,
+        json!({ "source_project_id": b.project_id, "target_group_id": group_id })
+    );
+    let groups = t
+        .get(&format!("{scope}/groups_allowlist"))
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(groups[0]["full_path"], "g");
+    t.get(&b_jobs)
+        .job_token(&job.token)
+        .await
+        .expect_status(StatusCode::OK);
+    t.delete(&format!("{scope}/groups_allowlist/{group_id}"))
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::NO_CONTENT);
+    let unknown_group = t
+        .post(&format!("{scope}/groups_allowlist"))
+        .token(&alice.token)
+        .json(json!({ "target_group_id": 999 }))
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+    assert_eq!(
+        message(&unknown_group),
+        "404 target_group_id not found Not Found"
+    );
+
+    // Turning the inbound scope off opens the project to every job token.
+    t.patch(&scope)
+        .token(&alice.token)
+        .json(json!({ "enabled": false }))
+        .await
+        .expect_status(StatusCode::NO_CONTENT);
+    t.get(&b_jobs)
+        .job_token(&job.token)
+        .await
+        .expect_status(StatusCode::OK);
+    let missing_flag = t
+        .patch(&scope)
+        .token(&alice.token)
+        .json(json!({}))
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        missing_flag.json(),
+        json!({ "error": "enabled is missing" })
+    );
+
+    // Only Maintainers manage the scope.
+    let dev = t.create_user("dev").await;
+    add_project_member(&t, b.project_id, &dev, 30).await;
+    t.get(&scope)
+        .token(&dev.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn job_tokens_outside_the_scope_still_see_public_projects() {
+    let t = TestApp::new().await;
+    let a = t
+        .project_with_ci_as(ROOT_TOKEN, "a", json!({}), ONE_JOB)
+        .await;
+    let runner = t.instance_runner().await;
+    let job = t.claim(&runner).await;
+    assert_eq!(job.payload["job_info"]["project_id"], a.project_id);
+    let public = t
+        .project_with_ci_as(
+            ROOT_TOKEN,
+            "pub",
+            json!({ "visibility": "public" }),
+            ONE_JOB,
+        )
+        .await;
+    t.get(&format!("/api/v4/projects/{}/jobs", public.project_id))
+        .job_token(&job.token)
+        .await
+        .expect_status(StatusCode::OK);
+    // A private one answers 403 even though the job's user (root) is an administrator.
+    let private = t
+        .project_with_ci_as(ROOT_TOKEN, "priv", json!({}), ONE_JOB)
+        .await;
+    let response = t
+        .get(&format!("/api/v4/projects/{}/jobs", private.project_id))
+        .job_token(&job.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    assert_eq!(
+        message(&response),
+        "403 Forbidden - Authentication by CI/CD job token not allowed from a to priv."
+    );
+}
+
+// ---- PUT /projects/:id and renames -----------------------------------------------------
+
+#[tokio::test]
+async fn a_renamed_project_answers_301_on_get_and_405_otherwise_at_its_old_path() {
+    let t = TestApp::new().await;
+    let ci = t.project_with_ci(ONE_JOB).await;
+    let id = ci.project_id;
+    let updated = t
+        .put(&format!("/api/v4/projects/{id}"))
+        .token(ROOT_TOKEN)
+        .json(json!({ "name": "Renamed", "path": "renamed" }))
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(updated["name"], "Renamed");
+    assert_eq!(updated["path"], "renamed");
+    assert_eq!(updated["path_with_namespace"], "root/renamed");
+    assert_eq!(updated["web_url"], "http://pw.example/root/renamed");
+
+    let moved = t
+        .get("/api/v4/projects/root%2Fdemo")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::MOVED_PERMANENTLY);
+    let location = format!("http://pw.example/api/v4/projects/{id}");
+    assert_eq!(moved.header("location"), Some(location.as_str()));
+    assert_eq!(
+        moved.text(),
+        format!("This resource has been moved permanently to {location}")
+    );
+    assert_eq!(moved.header("x-frame-options"), Some("SAMEORIGIN"));
+    let with_query = t
+        .get("/api/v4/projects/root%2Fdemo/jobs?scope=pending")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(
+        with_query.header("location"),
+        Some(format!("{location}/jobs?scope=pending").as_str())
+    );
+    let post = t
+        .post("/api/v4/projects/root%2Fdemo/pipeline")
+        .token(ROOT_TOKEN)
+        .json(json!({ "ref": "main" }))
+        .await
+        .expect_status(StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        post.json(),
+        json!({ "message": "Non GET methods are not allowed for moved projects" })
+    );
+    // Hidden projects stay hidden behind their old path; case does not make a move.
+    t.get("/api/v4/projects/root%2Fdemo")
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+    t.get("/api/v4/projects/ROOT%2FRENAMED")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK);
+
+    // A new project taking the old path wins over the redirect.
+    let fresh = t
+        .create_project(ROOT_TOKEN, json!({ "name": "demo" }))
+        .await;
+    let found = t
+        .get("/api/v4/projects/root%2Fdemo")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(found["id"], fresh["id"]);
+}
+
+#[tokio::test]
+async fn project_settings_need_maintainers_and_visibility_needs_an_owner() {
+    let t = TestApp::new().await;
+    let ci = t.project_with_ci(ONE_JOB).await;
+    let url = format!("/api/v4/projects/{}", ci.project_id);
+    let dev = t.create_user("dev").await;
+    add_project_member(&t, ci.project_id, &dev, 30).await;
+    let maintainer = t.create_user("maint").await;
+    add_project_member(&t, ci.project_id, &maintainer, 40).await;
+
+    t.put(&url)
+        .token(&dev.token)
+        .json(json!({ "name": "x" }))
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    let changed = t
+        .put(&url)
+        .token(&maintainer.token)
+        .json(json!({
+            "public_jobs": false,
+            "ci_pipeline_variables_minimum_override_role": "maintainer",
+        }))
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(changed["public_jobs"], false);
+    assert_eq!(
+        changed["ci_pipeline_variables_minimum_override_role"],
+        "maintainer"
+    );
+    t.put(&url)
+        .token(&maintainer.token)
+        .json(json!({ "visibility": "public" }))
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    let public = t
+        .put(&url)
+        .token(ROOT_TOKEN)
+        .json(json!({ "visibility": "public" }))
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(public["visibility"], "public");
+    let invalid = t
+        .put(&url)
+        .token(ROOT_TOKEN)
+        .json(json!({ "visibility": "secret" }))
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        invalid.json(),
+        json!({ "error": "visibility does not have a valid value" })
+    );
+
+    let missing_branch = t
+        .put(&url)
+        .token(ROOT_TOKEN)
+        .json(json!({ "default_branch": "nope" }))
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+    assert_eq!(message(&missing_branch), "Could not set the default branch");
+    t.post(&format!(
+        "/api/v4/projects/{}/repository/commits",
+        ci.project_id
+    ))
+    .token(ROOT_TOKEN)
+    .json(commit_body("develop", Some("main"), "d.txt"))
+    .await
+    .expect_status(StatusCode::CREATED);
+    let switched = t
+        .put(&url)
+        .token(ROOT_TOKEN)
+        .json(json!({ "default_branch": "develop" }))
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(switched["default_branch"], "develop");
+
+    // Taken paths are validation errors.
+    t.create_project(ROOT_TOKEN, json!({ "name": "other" }))
+        .await;
+    let taken = t
+        .put(&url)
+        .token(ROOT_TOKEN)
+        .json(json!({ "path": "other" }))
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        message(&taken),
+        json!({ "path": ["has already been taken"] })
+    );
+}
+
+#[tokio::test]
+async fn a_group_project_cannot_become_more_visible_than_its_group() {
+    let t = TestApp::new().await;
+    let group = create_group(&t, ROOT_TOKEN, json!({ "name": "G", "path": "g" })).await;
+    let project = t
+        .create_project(
+            ROOT_TOKEN,
+            json!({ "name": "app", "namespace_id": group["id"] }),
+        )
+        .await;
+    let response = t
+        .put(&format!("/api/v4/projects/{}", project["id"]))
+        .token(ROOT_TOKEN)
+        .json(json!({ "visibility": "public" }))
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        message(&response),
+        json!({ "visibility_level": ["public is not allowed in a private group."] })
+    );
+}
+
+// ---- Kubernetes agents and E5 ----------------------------------------------------------
+
+#[tokio::test]
+async fn cluster_agents_are_registered_by_maintainers_with_valid_unique_names() {
+    let t = TestApp::new().await;
+    let project = t
+        .create_project(ROOT_TOKEN, json!({ "name": "infra" }))
+        .await;
+    let id = project["id"].as_i64().expect("id");
+    let url = format!("/api/v4/projects/{id}/cluster_agents");
+    let agent = t
+        .post(&url)
+        .token(ROOT_TOKEN)
+        .json(json!({ "name": "prod" }))
+        .await
+        .expect_status(StatusCode::CREATED)
+        .json();
+    assert_eq!(agent["name"], "prod");
+    assert_eq!(agent["created_by_user_id"], 1);
+    assert_eq!(agent["config_project"]["path_with_namespace"], "root/infra");
+    assert_eq!(
+        agent["config_project"]["name_with_namespace"],
+        "Administrator / infra"
+    );
+    let duplicate = t
+        .post(&url)
+        .token(ROOT_TOKEN)
+        .json(json!({ "name": "prod" }))
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        message(&duplicate),
+        "400 Bad request - [\"Name has already been taken\"]"
+    );
+    t.post(&url)
+        .token(ROOT_TOKEN)
+        .json(json!({ "name": "Bad_Name" }))
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+    let dev = t.create_user("dev").await;
+    add_project_member(&t, id, &dev, 30).await;
+    t.post(&url)
+        .token(&dev.token)
+        .json(json!({ "name": "dev-agent" }))
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    let list = t
+        .get(&url)
+        .token(&dev.token)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(list.header("x-total"), Some("1"));
+    assert_eq!(list.json()[0]["id"], agent["id"]);
+}
+
+#[tokio::test]
+async fn e5_lists_the_agents_a_job_may_use() {
+    let t = TestApp::new().await;
+    let group = create_group(&t, ROOT_TOKEN, json!({ "name": "G", "path": "g" })).await;
+    let group_id = group["id"].as_i64().expect("id");
+    let sub = create_group(
+        &t,
+        ROOT_TOKEN,
+        json!({ "name": "S", "path": "s", "parent_id": group_id }),
+    )
+    .await;
+    let sub_id = sub["id"].as_i64().expect("id");
+
+    // The agents' configuration project, with four agents and their configs.
+    let infra = t
+        .create_project(ROOT_TOKEN, json!({ "name": "infra" }))
+        .await;
+    let infra_id = infra["id"].as_i64().expect("id");
+    let config = |body: &str, name: &str| {
+        json!({
+            "action": "create",
+            "file_path": format!(".gitlab/agents/{name}/config.yaml"),
+            "content": body,
+        })
+    };
+    t.commit(
+        ROOT_TOKEN,
+        infra_id,
+        "main",
+        json!([
+            config(
+                "ci_access:\n  projects:\n    - id: g/s/app\n      default_namespace: apps\n",
+                "by-project"
+            ),
+            config("ci_access:\n  groups:\n    - id: g\n", "by-group"),
+            config(
+                "ci_access:\n  projects:\n    - id: other/project\n",
+                "elsewhere"
+            ),
+            config(
+                "ci_access:\n  groups:\n    - id: g\n      environments: [\"review/*\"]\n",
+                "review-only"
+            ),
+        ]),
+    )
+    .await;
+    let mut agent_ids = std::collections::BTreeMap::new();
+    for name in ["by-project", "by-group", "elsewhere", "review-only"] {
+        let agent = t
+            .post(&format!("/api/v4/projects/{infra_id}/cluster_agents"))
+            .token(ROOT_TOKEN)
+            .json(json!({ "name": name }))
+            .await
+            .expect_status(StatusCode::CREATED)
+            .json();
+        agent_ids.insert(name, agent["id"].as_i64().expect("id"));
+    }
+
+    let yaml = "deploy:\n  script: echo deploy\n  environment: production\n";
+    let app = t
+        .project_with_ci_as(ROOT_TOKEN, "app", json!({ "namespace_id": sub_id }), yaml)
+        .await;
+    // An agent of the job's own project is allowed implicitly.
+    let own = t
+        .post(&format!(
+            "/api/v4/projects/{}/cluster_agents",
+            app.project_id
+        ))
+        .token(ROOT_TOKEN)
+        .json(json!({ "name": "own" }))
+        .await
+        .expect_status(StatusCode::CREATED)
+        .json();
+    let runner = t.instance_runner().await;
+    let job = t.claim(&runner).await;
+
+    let answer = t
+        .get("/api/v4/job/allowed_agents")
+        .job_token(&job.token)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    let infra_identity = json!({
+        "id": infra_id,
+        "description": null,
+        "name": "infra",
+        "name_with_namespace": "Administrator / infra",
+        "path": "infra",
+        "path_with_namespace": "root/infra",
+        "created_at": infra["created_at"],
+    });
+    assert_eq!(
+        answer["allowed_agents"],
+        json!([
+            {
+                "id": own["id"],
+                "config_project": {
+                    "id": app.project_id, "description": null, "name": "app",
+                    "name_with_namespace": "S / app", "path": "app",
+                    "path_with_namespace": "g/s/app",
+                    "created_at": own["config_project"]["created_at"],
+                },
+                "configuration": {},
+            },
+            { "id": agent_ids["by-project"], "config_project": infra_identity, "configuration": { "default_namespace": "apps" } },
+            { "id": agent_ids["by-group"], "config_project": infra_identity, "configuration": {} },
+        ])
+    );
+    assert_eq!(answer["job"], json!({ "id": job.id }));
+    assert_eq!(answer["pipeline"], json!({ "id": app.pipeline_id }));
+    assert_eq!(
+        answer["project"],
+        json!({ "id": app.project_id, "groups": [{ "id": group_id }, { "id": sub_id }] })
+    );
+    assert_eq!(
+        answer["user"],
+        json!({
+            "id": 1, "username": "root",
+            "roles_in_project": ["guest", "planner", "reporter", "developer", "maintainer", "owner"],
+        })
+    );
+    assert_eq!(
+        answer["environment"],
+        json!({ "tier": "production", "slug": "production" })
+    );
+
+    // Like E4: other credentials are 404, none is 401.
+    let with_pat = t
+        .get("/api/v4/job/allowed_agents")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+    assert_eq!(message(&with_pat), "404 Job Not Found");
+    t.get("/api/v4/job/allowed_agents")
+        .await
+        .expect_status(StatusCode::UNAUTHORIZED);
+}
+
+// ---- blocked users and GET /projects ---------------------------------------------------
+
+#[tokio::test]
+async fn blocked_and_deactivated_users_are_refused_with_the_reason() {
+    let t = TestApp::new().await;
+    let alice = t.create_user("alice").await;
+    let bob = t.create_user("bob").await;
+    t.project_with_ci_as(&alice.token, "work", json!({}), ONE_JOB)
+        .await;
+    let runner = t.instance_runner().await;
+    let job = t.claim(&runner).await;
+
+    let blocked = t
+        .post(&format!("/api/v4/users/{}/block", alice.id))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::CREATED);
+    assert_eq!(blocked.json(), json!(true));
+    let refused = t
+        .get("/api/v4/user")
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    assert_eq!(
+        message(&refused),
+        "403 Forbidden - Your account has been blocked."
+    );
+    // The jobs of a blocked user cannot use their tokens either.
+    let job_refused = t
+        .get("/api/v4/job")
+        .job_token(&job.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    assert_eq!(
+        message(&job_refused),
+        "403 Forbidden - Your account has been blocked."
+    );
+    // Only administrators change account states.
+    t.post(&format!("/api/v4/users/{}/unblock", alice.id))
+        .token(&bob.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    let cannot = t
+        .post(&format!("/api/v4/users/{}/activate", alice.id))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    assert_eq!(
+        message(&cannot),
+        "403 Forbidden - A blocked user must be unblocked to be activated"
+    );
+    t.post(&format!("/api/v4/users/{}/unblock", alice.id))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::CREATED);
+    t.get("/api/v4/user")
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::OK);
+
+    t.post(&format!("/api/v4/users/{}/deactivate", alice.id))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::CREATED);
+    let deactivated = t
+        .get("/api/v4/projects")
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    assert_eq!(
+        message(&deactivated),
+        "403 Forbidden - Your account has been deactivated by your administrator. Please log back in from a web browser to reactivate your account at http://pw.example"
+    );
+    t.post(&format!("/api/v4/users/{}/activate", alice.id))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::CREATED);
+    t.get("/api/v4/user")
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::OK);
+
+    let unknown = t
+        .post("/api/v4/users/999/block")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+    assert_eq!(message(&unknown), "404 User Not Found");
+}
+
+fn names(response: &common::Response) -> Vec<String> {
+    response
+        .json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|project| {
+            project["path_with_namespace"]
+                .as_str()
+                .expect("path")
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn get_projects_lists_what_the_caller_may_see_with_totals() {
+    let t = TestApp::new().await;
+    let alice = t.create_user("alice").await;
+    let bob = t.create_user("bob").await;
+    t.create_project(ROOT_TOKEN, json!({ "name": "rootonly" }))
+        .await;
+    for (name, visibility) in [("pub", "public"), ("int", "internal"), ("priv", "private")] {
+        t.create_project(
+            &alice.token,
+            json!({ "name": name, "visibility": visibility }),
+        )
+        .await;
+    }
+    let anonymous = t
+        .get("/api/v4/projects")
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(names(&anonymous), ["alice/pub"]);
+    assert_eq!(anonymous.header("x-total"), Some("1"));
+    let outsider = t
+        .get("/api/v4/projects")
+        .token(&bob.token)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(names(&outsider), ["alice/int", "alice/pub"]);
+    let owner = t
+        .get("/api/v4/projects")
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(names(&owner), ["alice/priv", "alice/int", "alice/pub"]);
+    let admin = t
+        .get("/api/v4/projects?order_by=id&sort=asc")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(
+        names(&admin),
+        ["root/rootonly", "alice/pub", "alice/int", "alice/priv"]
+    );
+    let member_of = t
+        .get("/api/v4/projects?membership=true")
+        .token(&bob.token)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(names(&member_of), Vec::<String>::new());
+
+    let paged = t
+        .get("/api/v4/projects?per_page=1&page=2")
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(names(&paged), ["alice/int"]);
+    assert_eq!(paged.header("x-total"), Some("3"));
+    assert_eq!(paged.header("x-total-pages"), Some("3"));
+    assert_eq!(paged.header("x-next-page"), Some("3"));
+    assert_eq!(paged.header("x-prev-page"), Some("1"));
+    assert!(
+        paged
+            .header("link")
+            .is_some_and(|link| link.contains("rel=\"next\"") && link.contains("rel=\"last\""))
+    );
+
+    let searched = t
+        .get("/api/v4/projects?search=PU&visibility=public")
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(names(&searched), ["alice/pub"]);
+    let bad = t
+        .get("/api/v4/projects?order_by=stars")
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad.json(),
+        json!({ "error": "order_by does not have a valid value" })
+    );
+}
