@@ -86,7 +86,7 @@ pub async fn retry(app: &App, actor: &Actor, access: &ProjectAccess, job_id: i64
     if !crate::protected_refs::may_act_on_job_ref(app, access, &job).await? {
         return Err(Error::forbidden());
     }
-    if job.retried || !is_retryable(job.status) {
+    if job.retried || !is_retryable(job.status) || crate::downstream::blocks_retry(&job) {
         return Err(Error::forbidden_because("Job is not retryable"));
     }
     retry_job(app, &job, user.id).await
@@ -109,7 +109,7 @@ async fn retry_job(app: &App, job: &Job, user_id: i64) -> Result<Job> {
 }
 
 /// Jobs skipped because of `origin` go back to `created` so processing looks at them again.
-async fn reset_skipped_after(app: &App, pipeline_id: i64, origin: i64) -> Result<()> {
+pub(crate) async fn reset_skipped_after(app: &App, pipeline_id: i64, origin: i64) -> Result<()> {
     let jobs = app.store.pipeline_jobs(pipeline_id, false).await?;
     let candidates: Vec<_> = jobs.iter().map(processing_job).collect();
     let now = pipewright_store::now_ms();
@@ -168,9 +168,15 @@ pub async fn play(
     if !crate::protected_refs::may_act_on_job_ref(app, access, &job).await? {
         return Err(Error::forbidden());
     }
+    if !job.is_build() && !crate::bridges::may_play(app, actor, access, &job).await? {
+        return Err(Error::forbidden());
+    }
     let jobs = app.store.pipeline_jobs(job.pipeline_id, false).await?;
     let candidates: Vec<_> = jobs.iter().map(processing_job).collect();
-    let outcome = if job.retried {
+    // A bridge plays only from `manual`; a finished one is never re-played as a retry.
+    let bridge_unplayable =
+        !job.is_build() && !pipewright_domain::state::is_bridge_playable(job.when, job.status);
+    let outcome = if job.retried || bridge_unplayable {
         PlayOutcome::NotPlayable
     } else {
         plan_play(&candidates, job.id)

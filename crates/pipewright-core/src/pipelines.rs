@@ -59,6 +59,28 @@ pub async fn create_pipeline(
     request: NewPipelineRequest,
     on_error: OnConfigError,
 ) -> Result<Option<Pipeline>> {
+    create_pipeline_with(app, project, user, request, on_error, None).await
+}
+
+/// What makes a pipeline a downstream pipeline of a bridge.
+pub(crate) struct Upstream<'a> {
+    pub bridge_id: i64,
+    pub pipeline_id: i64,
+    /// A child pipeline's configuration, used instead of the project's config file.
+    pub config: Option<&'a str>,
+}
+
+/// [`create_pipeline`], optionally as the downstream pipeline of a bridge: the link is
+/// recorded before the first processing, so whatever that processing triggers already sees
+/// its ancestry.
+pub(crate) async fn create_pipeline_with(
+    app: &App,
+    project: &Project,
+    user: &User,
+    request: NewPipelineRequest,
+    on_error: OnConfigError,
+    upstream: Option<Upstream<'_>>,
+) -> Result<Option<Pipeline>> {
     let repo = app.repository(project.id);
     let ref_name = request.ref_name.clone();
     let wanted_sha = request.sha.clone();
@@ -104,6 +126,7 @@ pub async fn create_pipeline(
         &sha,
         &before_sha,
         tag,
+        upstream.as_ref().and_then(|upstream| upstream.config),
     )
     .await?;
 
@@ -139,6 +162,11 @@ pub async fn create_pipeline(
     };
     let (pipeline, _) = app.store.create_pipeline(&new_pipeline, &jobs).await?;
     keep_around(app, project.id, pipeline.id, &sha).await?;
+    if let Some(upstream) = &upstream {
+        app.store
+            .insert_pipeline_link(upstream.bridge_id, upstream.pipeline_id, pipeline.id)
+            .await?;
+    }
     if !jobs.is_empty() {
         processing::process_pipeline(app, pipeline.id).await?;
     }
@@ -171,12 +199,14 @@ async fn plan(
     sha: &str,
     before_sha: &str,
     tag: bool,
+    config: Option<&str>,
 ) -> Result<Planned> {
     let files = RepoFiles {
         repo: app.repository(project.id),
         sha: sha.to_owned(),
     };
     let config_path = project.ci_config_path.clone();
+    let config = config.map(str::to_owned);
     let commit = {
         let repo = app.repository(project.id);
         let sha = sha.to_owned();
@@ -219,7 +249,7 @@ async fn plan(
         tokio::task::spawn_blocking(move || repo.changed_paths(&from, &to).ok()).await?
     };
     let planned = tokio::task::spawn_blocking(move || {
-        let Some(source) = files.read(&config_path) else {
+        let Some(source) = config.or_else(|| files.read(&config_path)) else {
             return Planned::Missing;
         };
         let context = PipelineContext {

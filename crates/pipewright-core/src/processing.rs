@@ -139,5 +139,8 @@ pub async fn process_pipeline_with(app: &App, pipeline_id: i64, enqueue_now: &[i
     if enqueued {
         app.queue.tick();
     }
+    // Pending bridges trigger, and a finished downstream pipeline reaches its bridge, in the
+    // background (crate::downstream).
+    app.downstream.push(app, pipeline_id);
     Ok(())
 }

@@ -136,5 +136,13 @@ pub async fn play(
     let variables = parse_job_variables(&params)?;
     let access = projects::find_project(&app, &actor, &id).await?;
     let job = job_actions::play(&app, &actor, &access, job_id, variables).await?;
+    if !job.is_build() {
+        let entity = super::bridges::render(&app, &access.project, vec![job]).await?;
+        return Ok(super::json_with(
+            StatusCode::OK,
+            axum::http::HeaderMap::new(),
+            &entity.first(),
+        ));
+    }
     render(&app, &access.project, job, StatusCode::OK).await
 }

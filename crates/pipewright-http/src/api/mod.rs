@@ -3,6 +3,7 @@
 mod bridges;
 mod cluster_agents;
 mod groups;
+mod bridges;
 mod job_actions;
 mod job_token_scope;
 mod jobs;

@@ -2,6 +2,7 @@
 //! records the way GitLab does (key order, `null` vs absent, timestamp format).
 
 pub mod cluster_agent;
+pub mod bridge;
 pub mod commit;
 pub mod group;
 pub mod job;

@@ -1,0 +1,32 @@
+//! Downstream pipelines of bridge (`trigger:`) jobs, ci-yaml.md §3.22.
+//!
+//! Processing never waits for a downstream pipeline. After every processing of a pipeline its
+//! id goes to the [`DownstreamQueue`]; a worker task then
+//! 1. triggers the bridges of that pipeline that became `pending` (GitLab's
+//!    `CreateDownstreamPipelineService`): `pending → running`, create the multi-project or
+//!    child pipeline, then `success` (or stay `running` with `strategy: depend`), or `failed`
+//!    with the reason GitLab gives;
+//! 2. if the pipeline is itself the downstream pipeline of a `strategy: depend` bridge, copies
+//!    its final status onto that bridge and processes the upstream pipeline (GitLab's
+//!    `PipelineBridgeStatusService`).
+//!
+//! Both steps are idempotent — every status write is a compare-and-set — so a pipeline queued
+//! twice changes nothing more. Tests wait for the queue with [`DownstreamQueue::drain`].
+
+mod options;
+mod queue;
+mod status;
+mod trigger;
+mod variables;
+
+pub use options::{BridgeOptions, blocks_retry};
+pub use queue::DownstreamQueue;
+
+use crate::App;
+use crate::error::Result;
+
+/// Everything the worker does for one processed pipeline.
+async fn handle_pipeline(app: &App, pipeline_id: i64) -> Result<()> {
+    trigger::trigger_pending_bridges(app, pipeline_id).await?;
+    status::sync_upstream_bridge(app, pipeline_id).await
+}
