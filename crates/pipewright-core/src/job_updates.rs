@@ -25,6 +25,10 @@ const KNOWN_FAILURE_REASONS: [&str; 10] = [
     "runner_unsupported",
 ];
 
+/// How stale a job's `updated_at` may get before a log chunk refreshes it (the watchdogs
+/// count in tens of minutes; this spares the writer a write per chunk).
+const TOUCH_EVERY_MS: i64 = 30_000;
+
 /// The job named by `:id`, if `token` is its token and it is executing; otherwise the 403
 /// GitLab answers (with `Job-Status` when the job is known).
 pub async fn authenticate_job(app: &App, job_id: i64, token: &str) -> Result<Job> {
@@ -70,7 +74,11 @@ pub async fn update_job(
 ) -> Result<UpdateOutcome> {
     let job = authenticate_job(app, job_id, token).await?;
     let final_status = match request.state {
-        JobState::Running | JobState::Pending => return Ok(UpdateOutcome::Done(job.status)),
+        JobState::Running | JobState::Pending => {
+            // A keep-alive: the running-without-update watchdog measures from here.
+            app.store.touch_job(job.id).await?;
+            return Ok(UpdateOutcome::Done(job.status));
+        }
         JobState::Unknown => return Err(Error::Param("state does not have a valid value".into())),
         JobState::Success => Status::Success,
         JobState::Failed => Status::Failed,
@@ -114,6 +122,16 @@ pub async fn update_job(
             current.map(|job| job.status).unwrap_or(job.status),
         ));
     }
+    match update.status {
+        Status::Failed => {
+            if let Some(failed) = app.store.job_by_id_fresh(job.id).await? {
+                // Cloned before processing, so later stages never see the failure.
+                crate::auto_retry::retry_if_allowed(app, &failed).await?;
+            }
+        }
+        Status::Success => crate::coverage::record(app, &job).await?,
+        _ => {}
+    }
     process_pipeline(app, job.pipeline_id).await?;
     Ok(UpdateOutcome::Done(update.status))
 }
@@ -150,6 +168,11 @@ pub async fn append_trace(
         .append(job.id, start, &chunk)
         .await
         .map_err(Error::internal)?;
+    if matches!(outcome, Append::Appended { .. })
+        && pipewright_store::now_ms().saturating_sub(job.updated_at) > TOUCH_EVERY_MS
+    {
+        app.store.touch_job(job.id).await?;
+    }
     Ok(match outcome {
         Append::Appended { len } => TraceOutcome {
             accepted: true,

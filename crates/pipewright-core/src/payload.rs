@@ -92,23 +92,8 @@ pub async fn build(app: &App, job: &Job, runner: &Runner, token: &str) -> Result
         }
         None => variables.push(JobVariable::public("CI_NODE_TOTAL", "1")),
     }
-    if let Some(environment) = &options.environment {
-        variables.push(JobVariable::public(
-            "CI_ENVIRONMENT_NAME",
-            &environment.name,
-        ));
-        variables.push(JobVariable::public(
-            "CI_ENVIRONMENT_SLUG",
-            slug(&environment.name),
-        ));
-        variables.push(JobVariable::public(
-            "CI_ENVIRONMENT_ACTION",
-            &environment.action,
-        ));
-        if let Some(url) = &environment.url {
-            variables.push(JobVariable::public("CI_ENVIRONMENT_URL", url));
-        }
-    }
+    // Filled in once every variable is known: name and url expand against them.
+    let environment_at = variables.len();
     let facts = PipelineFacts {
         project: &project,
         namespace: &namespace,
@@ -134,6 +119,9 @@ pub async fn build(app: &App, job: &Job, runner: &Runner, token: &str) -> Result
             .into_iter()
             .map(|(key, value)| JobVariable::public(key, value)),
     );
+    if let Some(short_token) = crate::triggers::pipeline_short_token(app, &pipeline).await? {
+        variables.push(JobVariable::public("CI_TRIGGER_SHORT_TOKEN", short_token));
+    }
     variables.extend([
         JobVariable::public("CI_RUNNER_ID", runner.id.to_string()),
         JobVariable::public("CI_RUNNER_DESCRIPTION", &runner.description),
@@ -169,6 +157,17 @@ pub async fn build(app: &App, job: &Job, runner: &Runner, token: &str) -> Result
             .into_iter()
             .map(|variable| JobVariable::public(variable.key, variable.value)),
     );
+
+    if let Some(environment) = &options.environment {
+        let known: Vec<(String, String)> = variables
+            .iter()
+            .map(|variable| (variable.key.clone(), variable.value.clone()))
+            .collect();
+        let environment_vars = crate::environment::environment_variables(environment, &known)
+            .into_iter()
+            .map(|(key, value)| JobVariable::public(key, value));
+        variables.splice(environment_at..environment_at, environment_vars);
+    }
 
     let mut script = options.before_script.clone();
     script.extend(options.script.iter().cloned());

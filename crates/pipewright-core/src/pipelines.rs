@@ -4,6 +4,7 @@ use pipewright_ciyaml::{ErrorKind, FileSource, PipelineContext};
 use pipewright_domain::Status;
 use pipewright_store::model::{Namespace, Pipeline, PipelineVariable, Project, User};
 use pipewright_store::{NewJob, NewPipeline};
+pub use pipewright_store::{PipelineFilter, PipelineOrder};
 
 use crate::abilities::ProjectAccess;
 use crate::auth::Actor;
@@ -143,6 +144,7 @@ pub(crate) async fn create_pipeline_with(
         yaml_errors: None,
         variables,
     };
+    let mut auto_cancel = "none".to_owned();
     let jobs = match planned {
         Planned::Missing => return reject_or_skip(on_error, "Missing CI config file"),
         Planned::Error(err) => match (on_error, err.kind()) {
@@ -154,11 +156,17 @@ pub(crate) async fn create_pipeline_with(
             }
             (OnConfigError::RecordFailedPipeline, _) => return Ok(None),
         },
-        Planned::Jobs(plan) => plan
-            .jobs
-            .into_iter()
-            .map(|job| new_job(job, user.id))
-            .collect::<Result<Vec<_>>>()?,
+        Planned::Jobs(plan) => {
+            auto_cancel = plan
+                .auto_cancel
+                .as_ref()
+                .and_then(|auto_cancel| auto_cancel.on_new_commit.clone())
+                .unwrap_or_else(|| "conservative".to_owned());
+            plan.jobs
+                .into_iter()
+                .map(|job| new_job(job, user.id))
+                .collect::<Result<Vec<_>>>()?
+        }
     };
     let (pipeline, _) = app.store.create_pipeline(&new_pipeline, &jobs).await?;
     keep_around(app, project.id, pipeline.id, &sha).await?;
@@ -169,6 +177,7 @@ pub(crate) async fn create_pipeline_with(
     }
     if !jobs.is_empty() {
         processing::process_pipeline(app, pipeline.id).await?;
+        crate::pipeline_actions::auto_cancel_redundant(app, &pipeline, &auto_cancel).await?;
     }
     Ok(app.store.pipeline_by_id(pipeline.id).await?)
 }
@@ -365,27 +374,44 @@ pub async fn find_pipeline(
         .ok_or_else(Error::record_not_found)
 }
 
+/// `GET /projects/:id/pipelines` filters (`username` is resolved here).
+#[derive(Debug, Clone, Default)]
+pub struct PipelineListQuery {
+    pub filter: PipelineFilter,
+    pub username: Option<String>,
+}
+
 pub async fn list_pipelines(
     app: &App,
     access: &ProjectAccess,
-    status: Option<Status>,
-    ref_name: Option<&str>,
+    query: PipelineListQuery,
     per_page: i64,
     page: i64,
 ) -> Result<(Vec<Pipeline>, i64)> {
     if !access.can_read_pipeline() {
         return Err(Error::forbidden());
     }
+    let mut filter = query.filter;
+    if let Some(username) = &query.username {
+        match app.store.user_by_username(username).await? {
+            Some(user) => filter.user_id = Some(user.id),
+            // GitLab filters by a user that does not exist: nothing matches.
+            None => return Ok((Vec::new(), 0)),
+        }
+    }
     Ok(app
         .store
-        .list_pipelines(
-            access.project.id,
-            status,
-            ref_name,
-            per_page,
-            (page - 1) * per_page,
-        )
+        .list_pipelines_filtered(access.project.id, &filter, per_page, (page - 1) * per_page)
         .await?)
+}
+
+/// Average coverage of the pipeline's latest jobs, as GitLab shows it (`"87.25"`).
+pub async fn pipeline_coverage(app: &App, pipeline: &Pipeline) -> Result<Option<String>> {
+    Ok(app
+        .store
+        .pipeline_coverage(pipeline.id)
+        .await?
+        .map(|average| format!("{:.2}", average)))
 }
 
 /// The user who started a pipeline, for its entity.

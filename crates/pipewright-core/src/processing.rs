@@ -10,6 +10,7 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::App;
 use crate::error::Result;
+use crate::job_options::ProcessingOptions;
 
 const LOCK_STRIPES: usize = 64;
 
@@ -43,7 +44,7 @@ pub(crate) fn processing_job(job: &Job) -> ProcessingJob {
         when: job.when,
         allow_failure: job.allow_failure,
         needs: job.needs.clone(),
-        has_resource_group: false,
+        has_resource_group: ProcessingOptions::of(job).resource_group.is_some(),
     }
 }
 
@@ -71,9 +72,27 @@ pub async fn process_pipeline(app: &App, pipeline_id: i64) -> Result<()> {
 /// Like [`process_pipeline`], with jobs that skip their `manual`/`delayed` parking (a manual
 /// job retried through the API is enqueued at once).
 pub async fn process_pipeline_with(app: &App, pipeline_id: i64, enqueue_now: &[i64]) -> Result<()> {
+    let resource_project = process_locked(app, pipeline_id, enqueue_now).await?;
+    // Outside the pipeline lock: assigning a free resource processes other pipelines.
+    if let Some(project_id) = resource_project {
+        crate::resource_groups::assign(app, project_id).await?;
+    }
+    // Pending bridges trigger, and a finished downstream pipeline reaches its bridge, in the
+    // background (crate::downstream).
+    app.downstream.push(app, pipeline_id);
+    Ok(())
+}
+
+/// One processing of one pipeline under its lock; returns the project when the pipeline
+/// has resource-group jobs (whose finishing may free a resource for another job).
+pub(crate) async fn process_locked(
+    app: &App,
+    pipeline_id: i64,
+    enqueue_now: &[i64],
+) -> Result<Option<i64>> {
     let _guard = app.pipeline_locks.lock(pipeline_id).await;
     let Some(pipeline) = app.store.pipeline_by_id(pipeline_id).await? else {
-        return Ok(());
+        return Ok(None);
     };
     let mut enqueued = false;
     // Each pass cascades through every stage; the loop only guards against lost CAS races.
@@ -90,13 +109,24 @@ pub async fn process_pipeline_with(app: &App, pipeline_id: i64, enqueue_now: &[i
                 continue;
             };
             let update = state_after(job, transition.to, now);
-            if app
+            if !app
                 .store
                 .update_job_state(job.id, transition.from, &update)
                 .await?
-                && transition.to == Status::Pending
             {
-                enqueued = true;
+                continue;
+            }
+            match transition.to {
+                Status::Pending => enqueued = true,
+                Status::Scheduled => {
+                    // `start_in` counts from when the job is reached (ci-yaml.md §3.5).
+                    let delay = ProcessingOptions::of(job).start_in_seconds.unwrap_or(0);
+                    let delay_ms = i64::try_from(delay.saturating_mul(1000)).unwrap_or(i64::MAX);
+                    app.store
+                        .set_job_scheduled_at(job.id, Some(now.saturating_add(delay_ms)))
+                        .await?;
+                }
+                _ => {}
             }
         }
         jobs = app.store.pipeline_jobs(pipeline_id, false).await?;
@@ -139,8 +169,8 @@ pub async fn process_pipeline_with(app: &App, pipeline_id: i64, enqueue_now: &[i
     if enqueued {
         app.queue.tick();
     }
-    // Pending bridges trigger, and a finished downstream pipeline reaches its bridge, in the
-    // background (crate::downstream).
-    app.downstream.push(app, pipeline_id);
-    Ok(())
+    let has_resource_groups = jobs
+        .iter()
+        .any(|job| ProcessingOptions::of(job).resource_group.is_some());
+    Ok(has_resource_groups.then_some(pipeline.project_id))
 }

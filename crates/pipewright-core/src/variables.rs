@@ -140,6 +140,9 @@ pub fn pipeline_variables(app: &App, facts: &PipelineFacts<'_>) -> Vec<(String, 
         ]);
     }
     vars.push(("CI_PIPELINE_SOURCE".into(), facts.source.into()));
+    if facts.source == "trigger" {
+        vars.push(("CI_PIPELINE_TRIGGERED".into(), "true".into()));
+    }
     vars.push(("CI_PIPELINE_NAME".into(), String::new()));
     vars.extend([
         ("CI_COMMIT_SHA".into(), facts.sha.into()),

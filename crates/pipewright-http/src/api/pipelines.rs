@@ -3,7 +3,8 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use pipewright_core::model::PipelineVariable;
-use pipewright_core::{App, Status, pipelines, projects};
+use pipewright_core::pipelines::{PipelineFilter, PipelineListQuery, PipelineOrder};
+use pipewright_core::{App, Status, pipeline_actions, pipelines, projects};
 use serde_json::Value;
 
 use crate::auth::Auth;
@@ -12,7 +13,7 @@ use crate::error::{ApiResult, param_error};
 use crate::pagination::{OffsetLinks, Page};
 use crate::params::Params;
 
-fn parse_variables(params: &Params) -> ApiResult<Vec<PipelineVariable>> {
+pub(crate) fn parse_variables(params: &Params) -> ApiResult<Vec<PipelineVariable>> {
     let items = match params.get("variables") {
         None => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
@@ -48,6 +49,65 @@ fn parse_variables(params: &Params) -> ApiResult<Vec<PipelineVariable>> {
         .collect()
 }
 
+/// The `GET /projects/:id/pipelines` filters, with GitLab's parameter errors.
+fn list_query(params: &Params) -> ApiResult<PipelineListQuery> {
+    let invalid = |key: &str| param_error(format!("{key} does not have a valid value"));
+    let mut filter = PipelineFilter::default();
+    let status = match params.string("status")? {
+        Some(text) => Some(text.parse::<Status>().map_err(|_| invalid("status"))?),
+        None => None,
+    };
+    let scope: Option<Vec<Status>> = match params.string("scope")?.as_deref() {
+        None => None,
+        Some("running") => Some(vec![Status::Running]),
+        Some("pending") => Some(vec![Status::Pending]),
+        Some("finished") => Some(vec![
+            Status::Success,
+            Status::Failed,
+            Status::Canceled,
+            Status::Skipped,
+        ]),
+        Some("branches") => {
+            filter.latest_per_ref = Some(false);
+            None
+        }
+        Some("tags") => {
+            filter.latest_per_ref = Some(true);
+            None
+        }
+        Some(_) => return Err(invalid("scope")),
+    };
+    // GitLab applies `scope` and `status` one after the other: both must hold.
+    filter.statuses = match (scope, status) {
+        (None, None) => Vec::new(),
+        (None, Some(status)) => vec![status],
+        (Some(scope), None) => scope,
+        (Some(scope), Some(status)) if scope.contains(&status) => vec![status],
+        // No pipeline is ever `waiting_for_callback`: an empty result, as GitLab gives.
+        (Some(_), Some(_)) => vec![Status::WaitingForCallback],
+    };
+    filter.ref_name = params.string("ref")?;
+    filter.sha = params.string("sha")?;
+    filter.source = params.string("source")?;
+    filter.order_by = match params.string("order_by")?.as_deref() {
+        None | Some("id") => PipelineOrder::Id,
+        Some("status") => PipelineOrder::Status,
+        Some("ref") => PipelineOrder::Ref,
+        Some("updated_at") => PipelineOrder::UpdatedAt,
+        Some("user_id") => PipelineOrder::UserId,
+        Some(_) => return Err(invalid("order_by")),
+    };
+    filter.ascending = match params.string("sort")?.as_deref() {
+        None | Some("desc") => false,
+        Some("asc") => true,
+        Some(_) => return Err(invalid("sort")),
+    };
+    Ok(PipelineListQuery {
+        filter,
+        username: params.string("username")?,
+    })
+}
+
 async fn render(
     app: &App,
     pipeline: &pipewright_core::model::Pipeline,
@@ -55,12 +115,60 @@ async fn render(
 ) -> ApiResult<PipelineEntity> {
     let user = pipelines::pipeline_user(app, pipeline).await?;
     let web = format!("{}/{}", app.config.external_url, full_path);
-    Ok(PipelineEntity::new(
-        pipeline,
-        user.as_ref(),
-        &web,
-        &app.config.external_url,
-    ))
+    let mut entity = PipelineEntity::new(pipeline, user.as_ref(), &web, &app.config.external_url);
+    entity.coverage = pipelines::pipeline_coverage(app, pipeline).await?;
+    Ok(entity)
+}
+
+/// `POST /projects/:id/pipelines/:pipeline_id/cancel` — 201 with the pipeline.
+pub async fn cancel_pipeline(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path((id, pipeline_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    actor.require_user()?;
+    let pipeline_id = super::id_param("pipeline_id", &pipeline_id)?;
+    let access = projects::find_project(&app, &actor, &id).await?;
+    let pipeline = pipeline_actions::cancel(&app, &actor, &access, pipeline_id).await?;
+    let entity = render(&app, &pipeline, &access.project.full_path).await?;
+    Ok((StatusCode::CREATED, Json(entity)).into_response())
+}
+
+/// `POST /projects/:id/pipelines/:pipeline_id/retry` — 201 with the pipeline.
+pub async fn retry_pipeline(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path((id, pipeline_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    actor.require_user()?;
+    let pipeline_id = super::id_param("pipeline_id", &pipeline_id)?;
+    let access = projects::find_project(&app, &actor, &id).await?;
+    let pipeline = pipeline_actions::retry(&app, &actor, &access, pipeline_id).await?;
+    let entity = render(&app, &pipeline, &access.project.full_path).await?;
+    Ok((StatusCode::CREATED, Json(entity)).into_response())
+}
+
+/// `DELETE /projects/:id/pipelines/:pipeline_id` — 204.
+pub async fn delete_pipeline(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path((id, pipeline_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    actor.require_user()?;
+    let pipeline_id = super::id_param("pipeline_id", &pipeline_id)?;
+    let access = projects::find_project(&app, &actor, &id).await?;
+    pipeline_actions::delete(&app, &actor, &access, pipeline_id).await?;
+    Ok(super::empty(StatusCode::NO_CONTENT))
+}
+
+pub(crate) async fn render_response(
+    app: &App,
+    pipeline: &pipewright_core::model::Pipeline,
+    full_path: &str,
+    status: StatusCode,
+) -> ApiResult<Response> {
+    let entity = render(app, pipeline, full_path).await?;
+    Ok((status, Json(entity)).into_response())
 }
 
 pub async fn create_pipeline(
@@ -87,24 +195,10 @@ pub async fn list_pipelines(
     params: Params,
 ) -> ApiResult<Response> {
     let page = Page::from_params(&params)?;
-    let status = match params.string("status")? {
-        Some(text) => Some(
-            text.parse::<Status>()
-                .map_err(|_| param_error("status does not have a valid value"))?,
-        ),
-        None => None,
-    };
-    let ref_name = params.string("ref")?;
+    let query = list_query(&params)?;
     let access = projects::find_project(&app, &actor, &id).await?;
-    let (rows, total) = pipelines::list_pipelines(
-        &app,
-        &access,
-        status,
-        ref_name.as_deref(),
-        page.per_page,
-        page.page,
-    )
-    .await?;
+    let (rows, total) =
+        pipelines::list_pipelines(&app, &access, query, page.per_page, page.page).await?;
     let web = format!("{}/{}", app.config.external_url, access.project.full_path);
     let entities: Vec<PipelineBasicEntity> = rows
         .iter()

@@ -12,6 +12,7 @@ pub mod project;
 pub mod project_identity;
 pub mod protected_branch;
 pub mod runner;
+pub mod trigger;
 pub mod user;
 
 pub use pipewright_core::jobs::iso_ms as timestamp;

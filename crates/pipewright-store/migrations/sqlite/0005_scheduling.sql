@@ -5,9 +5,16 @@
 ALTER TABLE jobs ADD COLUMN scheduled_at BIGINT;
 CREATE INDEX jobs_scheduled ON jobs (scheduled_at) WHERE status = 'scheduled';
 
--- The watchdogs scan the few executing and pending jobs by their age.
-CREATE INDEX jobs_alive_status ON jobs (status, updated_at)
-    WHERE status IN ('running', 'canceling', 'pending');
+-- The watchdogs scan the few executing and pending jobs by their age. One partial index per
+-- status: SQLite uses a partial index only when the query's WHERE implies the index's.
+CREATE INDEX jobs_running_updated ON jobs (updated_at) WHERE status = 'running';
+CREATE INDEX jobs_canceling_updated ON jobs (updated_at) WHERE status = 'canceling';
+CREATE INDEX jobs_pending_updated ON jobs (updated_at) WHERE status = 'pending';
+-- Running jobs past their timeout, by start time.
+CREATE INDEX jobs_running_started ON jobs (started_at) WHERE status = 'running';
+
+-- A new pipeline looks up the unfinished older pipelines of its ref (auto-cancel).
+CREATE INDEX pipelines_project_ref ON pipelines (project_id, ref_name, id);
 
 -- Trigger tokens (`POST /projects/:id/triggers`). GitLab shows the token again to its owner,
 -- so it is kept as given; the hash column serves lookups.

@@ -1,0 +1,121 @@
+//! `environment:` (ci-yaml.md §3.19) as a job sees it: name and url expanded with the job's
+//! variables, and the `CI_ENVIRONMENT_*` variables.
+
+use std::collections::HashMap;
+
+use pipewright_ciyaml::Environment;
+
+use crate::variables::slug;
+
+/// GitLab's `ExpandVariables.expand`: `$NAME`, `${NAME}` (and `%NAME%`) are replaced by the
+/// variable's value, unknown names by nothing.
+pub fn expand(text: &str, vars: &HashMap<&str, &str>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find(['$', '%']) {
+        out.push_str(&rest[..pos]);
+        let sigil = &rest[pos..=pos];
+        let after = &rest[pos + 1..];
+        let (name, consumed) = match (sigil, after.strip_prefix('{')) {
+            ("$", Some(braced)) => match braced.find('}') {
+                Some(end) => (&braced[..end], end + 2),
+                None => ("", 0),
+            },
+            ("$", None) => {
+                let end = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                (&after[..end], end)
+            }
+            _ => match after.find('%') {
+                Some(end) if is_name(&after[..end]) => (&after[..end], end + 1),
+                _ => ("", 0),
+            },
+        };
+        if is_name(name) {
+            out.push_str(vars.get(name).copied().unwrap_or_default());
+            rest = &after[consumed..];
+        } else {
+            out.push_str(sigil);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn is_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// GitLab's `Environment#guess_tier`: the deployment tier an environment name suggests.
+pub fn guess_tier(name: &str) -> &'static str {
+    let name = name.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|word| name.contains(word));
+    if has(&["prod", "prd", "live"]) {
+        "production"
+    } else if has(&["stag", "model", "pre", "demo"]) {
+        "staging"
+    } else if has(&[
+        "test", "tst", "int", "acpt", "accept", "qa", "qc", "control", "quality",
+    ]) {
+        "testing"
+    } else if has(&["dev", "review", "trunk"]) {
+        "development"
+    } else {
+        "other"
+    }
+}
+
+/// `CI_ENVIRONMENT_NAME`, `_SLUG`, `_ACTION`, `_TIER` and (when set) `_URL`, with name and
+/// url expanded against `vars` (the job's other variables, later entries winning).
+pub fn environment_variables(
+    environment: &Environment,
+    vars: &[(String, String)],
+) -> Vec<(String, String)> {
+    let lookup: HashMap<&str, &str> = vars
+        .iter()
+        .map(|(key, value)| (key.as_str(), value.as_str()))
+        .collect();
+    let name = expand(&environment.name, &lookup);
+    let tier = environment
+        .deployment_tier
+        .clone()
+        .unwrap_or_else(|| guess_tier(&name).to_owned());
+    let mut out = vec![
+        ("CI_ENVIRONMENT_NAME".to_owned(), name.clone()),
+        ("CI_ENVIRONMENT_SLUG".to_owned(), slug(&name)),
+        (
+            "CI_ENVIRONMENT_ACTION".to_owned(),
+            environment.action.clone(),
+        ),
+        ("CI_ENVIRONMENT_TIER".to_owned(), tier),
+    ];
+    if let Some(url) = &environment.url {
+        out.push(("CI_ENVIRONMENT_URL".to_owned(), expand(url, &lookup)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expansion_replaces_known_and_blanks_unknown_names() {
+        let vars = HashMap::from([("REF", "main"), ("X", "1")]);
+        assert_eq!(expand("review/$REF", &vars), "review/main");
+        assert_eq!(expand("a-${REF}-b", &vars), "a-main-b");
+        assert_eq!(expand("%X%/$NOPE/end", &vars), "1//end");
+        assert_eq!(expand("cost: 5$ or 10%", &vars), "cost: 5$ or 10%");
+    }
+
+    #[test]
+    fn tiers_are_guessed_from_environment_names() {
+        assert_eq!(guess_tier("production"), "production");
+        assert_eq!(guess_tier("Staging"), "staging");
+        assert_eq!(guess_tier("qa-1"), "testing");
+        assert_eq!(guess_tier("review/feature"), "development");
+        assert_eq!(guess_tier("sandbox"), "other");
+    }
+}

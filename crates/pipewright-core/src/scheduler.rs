@@ -1,0 +1,193 @@
+//! The pipeline timer: enqueues delayed jobs whose time has come (ci-yaml.md §3.5) and runs
+//! GitLab's server-side watchdogs (runner-protocol.md §9). Everything it acts on is read from
+//! the database, so a restart loses nothing; [`tick`] takes the time as a parameter so tests
+//! drive it without sleeping.
+
+use std::future::Future;
+use std::time::Duration;
+
+use pipewright_domain::processing::enqueue_status;
+use pipewright_domain::{FailureReason, Status};
+use pipewright_store::model::Job;
+
+use crate::App;
+use crate::error::Result;
+use crate::job_options::ProcessingOptions;
+use crate::processing::{process_pipeline, state_after};
+
+/// Thresholds of the watchdogs; the defaults are GitLab's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watchdogs {
+    /// `running` without any update (log, keep-alive) for this long → `failed`
+    /// (`stuck_or_timeout_failure`).
+    pub running_without_update: Duration,
+    /// `canceling` for this long → `canceled`.
+    pub canceling_without_update: Duration,
+    /// `pending` for this long → `failed` (`stuck_or_timeout_failure`).
+    pub pending: Duration,
+    /// `running` past its timeout plus this margin → `failed` (`job_execution_timeout`);
+    /// the runner normally enforces the timeout itself.
+    pub timeout_margin: Duration,
+}
+
+impl Default for Watchdogs {
+    fn default() -> Self {
+        Watchdogs {
+            running_without_update: Duration::from_secs(3600),
+            canceling_without_update: Duration::from_secs(30 * 60),
+            pending: Duration::from_secs(24 * 3600),
+            timeout_margin: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// How the background timer runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimerConfig {
+    pub interval: Duration,
+    pub watchdogs: Watchdogs,
+}
+
+impl Default for TimerConfig {
+    fn default() -> Self {
+        TimerConfig {
+            interval: Duration::from_secs(1),
+            watchdogs: Watchdogs::default(),
+        }
+    }
+}
+
+/// What one tick did (job ids), for logs and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickReport {
+    pub enqueued: Vec<i64>,
+    pub failed: Vec<i64>,
+    pub canceled: Vec<i64>,
+}
+
+/// Jobs one tick handles per kind; the rest wait for the next tick.
+const BATCH: i64 = 500;
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// One pass of the timer at time `now` (UTC milliseconds).
+pub async fn tick(app: &App, now: i64, watchdogs: &Watchdogs) -> Result<TickReport> {
+    let mut report = TickReport::default();
+    for job in app.store.due_scheduled_jobs(now, BATCH).await? {
+        if enqueue_scheduled(app, &job).await? {
+            report.enqueued.push(job.id);
+        }
+    }
+    let stale_running = now.saturating_sub(millis(watchdogs.running_without_update));
+    for job in app
+        .store
+        .jobs_not_updated_since(Status::Running, stale_running, BATCH)
+        .await?
+    {
+        if drop_job(app, &job, FailureReason::StuckOrTimeoutFailure).await? {
+            report.failed.push(job.id);
+        }
+    }
+    for job in app
+        .store
+        .running_jobs_past_timeout(now, millis(watchdogs.timeout_margin), BATCH)
+        .await?
+    {
+        if drop_job(app, &job, FailureReason::JobExecutionTimeout).await? {
+            report.failed.push(job.id);
+        }
+    }
+    let stale_pending = now.saturating_sub(millis(watchdogs.pending));
+    for job in app
+        .store
+        .jobs_not_updated_since(Status::Pending, stale_pending, BATCH)
+        .await?
+    {
+        if drop_job(app, &job, FailureReason::StuckOrTimeoutFailure).await? {
+            report.failed.push(job.id);
+        }
+    }
+    let stale_canceling = now.saturating_sub(millis(watchdogs.canceling_without_update));
+    for job in app
+        .store
+        .jobs_not_updated_since(Status::Canceling, stale_canceling, BATCH)
+        .await?
+    {
+        let update = state_after(&job, Status::Canceled, pipewright_store::now_ms());
+        if app
+            .store
+            .update_job_state(job.id, Status::Canceling, &update)
+            .await?
+        {
+            process_pipeline(app, job.pipeline_id).await?;
+            report.canceled.push(job.id);
+        }
+    }
+    Ok(report)
+}
+
+/// A due delayed job goes to `pending` (`waiting_for_resource` with a resource group).
+async fn enqueue_scheduled(app: &App, job: &Job) -> Result<bool> {
+    let has_group = ProcessingOptions::of(job).resource_group.is_some();
+    let update = state_after(job, enqueue_status(has_group), pipewright_store::now_ms());
+    if !app
+        .store
+        .update_job_state(job.id, Status::Scheduled, &update)
+        .await?
+    {
+        return Ok(false);
+    }
+    app.store.set_job_scheduled_at(job.id, None).await?;
+    process_pipeline(app, job.pipeline_id).await?;
+    app.queue.tick();
+    Ok(true)
+}
+
+/// The server fails a job (GitLab's `drop`): the runner learns it from its next call (403
+/// with `Job-Status: failed`); `retry:` applies as to any failure.
+async fn drop_job(app: &App, job: &Job, reason: FailureReason) -> Result<bool> {
+    let mut update = state_after(job, Status::Failed, pipewright_store::now_ms());
+    update.failure_reason = Some(reason.as_str().to_owned());
+    if !app
+        .store
+        .update_job_state(job.id, job.status, &update)
+        .await?
+    {
+        return Ok(false);
+    }
+    if let Some(failed) = app.store.job_by_id_fresh(job.id).await? {
+        crate::auto_retry::retry_if_allowed(app, &failed).await?;
+    }
+    process_pipeline(app, job.pipeline_id).await?;
+    Ok(true)
+}
+
+/// Runs [`tick`] every `config.interval` until `shutdown` resolves. Errors are logged and
+/// the next tick tries again.
+pub fn spawn(
+    app: App,
+    config: TimerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(config.interval);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                _ = interval.tick() => {
+                    match tick(&app, pipewright_store::now_ms(), &config.watchdogs).await {
+                        Ok(report) if report != TickReport::default() => {
+                            tracing::info!(?report, "pipeline timer");
+                        }
+                        Ok(_) => {}
+                        Err(err) => tracing::warn!(error = %err, "pipeline timer tick failed"),
+                    }
+                }
+            }
+        }
+    })
+}
