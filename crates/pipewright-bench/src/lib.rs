@@ -11,7 +11,7 @@ pub mod scenarios;
 pub mod seed;
 pub mod server;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -24,16 +24,28 @@ use crate::report::{Check, Figure, Report, Row, Target};
 use crate::seed::Seeded;
 use crate::server::{Launcher, RunningServer, ServerArgs};
 
-/// Runs every scenario once on fresh data in a temporary directory under `work_parent`
-/// (the system's temporary directory when `None`).
+/// Where a run keeps its data.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Parent of the temporary data directory (the system's temporary directory when `None`).
+    pub work_parent: Option<PathBuf>,
+    /// Keep the data directory afterwards (for `EXPLAIN QUERY PLAN`, profiling).
+    pub keep_data: bool,
+    /// Diagnostic: hide the listed project's git repository before the server starts, so
+    /// job entities skip the commit lookup (a `git log` process per request). Shows what
+    /// the read paths would do with that lookup cached.
+    pub without_list_repo: bool,
+}
+
+/// Runs every scenario once on fresh data in a temporary directory.
 pub async fn run(
     sizes: Sizes,
     launcher: &dyn Launcher,
-    work_parent: Option<&Path>,
+    options: &RunOptions,
 ) -> anyhow::Result<Report> {
     let started = Instant::now();
     let mut machine = Machine::probe();
-    let work = match work_parent {
+    let mut work = match &options.work_parent {
         Some(parent) => {
             std::fs::create_dir_all(parent)?;
             tempfile::Builder::new()
@@ -44,6 +56,7 @@ pub async fn run(
             .prefix("pipewright-bench-")
             .tempdir()?,
     };
+    work.disable_cleanup(options.keep_data);
     let data_dir = work.path().join("data");
     let addr = server::free_addr()?;
     progress(&format!(
@@ -54,6 +67,16 @@ pub async fn run(
     ));
     let seeded = seed::seed(&data_dir, &format!("http://{addr}"), &sizes).await?;
     progress(&format!("seeded in {:.1} s", seeded.seconds));
+    let diagnostic = if options.without_list_repo {
+        let repo = data_dir
+            .join("repositories")
+            .join(format!("{}.git", seeded.list_project));
+        std::fs::rename(&repo, repo.with_extension("git.hidden"))
+            .context("hiding the listed project's repository")?;
+        Some("listed project's git repository hidden: job entities have no commit".to_owned())
+    } else {
+        None
+    };
 
     let launched = Instant::now();
     let server = launcher
@@ -77,6 +100,7 @@ pub async fn run(
     Ok(Report {
         machine,
         separate_server_process,
+        diagnostic,
         sizes,
         rows,
         figures,
@@ -156,6 +180,19 @@ async fn measure(
             let Some(rate) = scenario.target.min_rps else {
                 continue;
             };
+            let max_rps = rows
+                .iter()
+                .find(|row| row.scenario == scenario.name && row.pace == "closed")
+                .map_or(0.0, |row| row.rps);
+            if max_rps < rate * 0.9 {
+                rows.push(Row::unsustainable(
+                    &scenario.name,
+                    scenario.connections,
+                    rate,
+                    max_rps,
+                ));
+                continue;
+            }
             let (mut row, _) = scenarios::run(
                 addr,
                 scenario,

@@ -27,6 +27,12 @@ struct Args {
     /// Parent directory of the temporary data directory (default: the system's temp dir).
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// Keep the seeded data directory (its path is printed) for profiling or query plans.
+    #[arg(long)]
+    keep_data: bool,
+    /// Diagnostic: hide the listed project's repository (no `git log` per job entity).
+    #[arg(long)]
+    without_list_repo: bool,
     /// Threads of the load generator (it shares the machine with the server).
     #[arg(long, default_value_t = 1)]
     client_threads: usize,
@@ -65,7 +71,11 @@ fn run(args: Args) -> anyhow::Result<bool> {
     let report = runtime.block_on(pipewright_bench::run(
         sizes,
         &launcher,
-        args.work_dir.as_deref(),
+        &pipewright_bench::RunOptions {
+            work_parent: args.work_dir,
+            keep_data: args.keep_data,
+            without_list_repo: args.without_list_repo,
+        },
     ))?;
     println!("{}", report.table());
     let json = args

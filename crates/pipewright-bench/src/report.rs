@@ -86,12 +86,34 @@ impl Row {
             target: target.text(),
             verdict: if target.text().is_empty() {
                 "-".into()
-            } else if target.met(rps, p50, p99) && result.errors == 0 {
+            } else if result.requests > 0 && target.met(rps, p50, p99) && result.errors == 0 {
                 "pass".into()
             } else {
                 "FAIL".into()
             },
             first_error: result.first_error.clone(),
+        }
+    }
+
+    /// A fixed-rate run left out because the closed-loop run showed the server cannot
+    /// sustain the rate: every latency would be queueing time.
+    pub fn unsustainable(scenario: &str, connections: usize, rate: f64, max_rps: f64) -> Row {
+        Row {
+            scenario: scenario.to_owned(),
+            connections,
+            pace: format!("{rate:.0}/s"),
+            requests: 0,
+            errors: 0,
+            rps: 0.0,
+            p50_ms: 0.0,
+            p99_ms: 0.0,
+            max_ms: 0.0,
+            rps_vs_version: None,
+            p50_vs_version: None,
+            p99_vs_version: None,
+            target: format!("{rate:.0}/s sustained"),
+            verdict: format!("FAIL (max {max_rps:.0}/s)"),
+            first_error: None,
         }
     }
 
@@ -156,6 +178,8 @@ pub struct Report {
     pub machine: Machine,
     pub sizes: Sizes,
     pub separate_server_process: bool,
+    /// Set when the run changed the setup to find a bottleneck; not a product figure then.
+    pub diagnostic: Option<String>,
     pub rows: Vec<Row>,
     pub figures: Vec<Figure>,
     pub checks: Vec<Check>,
@@ -201,6 +225,9 @@ impl Report {
                 " (verdicts are for the full mode)"
             }
         );
+        if let Some(diagnostic) = &self.diagnostic {
+            let _ = writeln!(out, "DIAGNOSTIC RUN: {diagnostic}");
+        }
         let _ = writeln!(
             out,
             "\n{:<44} {:>5} {:>7} {:>9} {:>8} {:>8} {:>8} {:>6} {:>6} {:>4}  {:<24} verdict",

@@ -53,7 +53,7 @@ impl Launcher for InProcess {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tiny_run_is_correct() -> anyhow::Result<()> {
-    let report = pipewright_bench::run(Sizes::tiny(), &InProcess, None).await?;
+    let report = pipewright_bench::run(Sizes::tiny(), &InProcess, &Default::default()).await?;
     println!("{}", report.table());
     for check in &report.checks {
         assert!(check.ok, "{}: {}", check.name, check.detail);
