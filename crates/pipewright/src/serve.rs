@@ -82,6 +82,13 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Server> {
     }
 
     let shutdown = CancellationToken::new();
+    // Delayed jobs and the watchdogs; what they act on is in the database, so a restart
+    // picks up where the last process stopped.
+    pipewright_core::scheduler::spawn(
+        app.clone(),
+        pipewright_core::scheduler::TimerConfig::default(),
+        shutdown.clone().cancelled_owned(),
+    );
     // HTTP stops only after the built-in runner has finished: its interrupted jobs still
     // need the API to report their final state.
     let http_shutdown = CancellationToken::new();
