@@ -36,3 +36,15 @@ mod processing;
 
 #[path = "api/job_actions.rs"]
 mod job_actions;
+
+#[path = "api/golden.rs"]
+mod golden;
+
+#[path = "api/job_shapes.rs"]
+mod job_shapes;
+
+#[path = "api/many_jobs.rs"]
+mod many_jobs;
+
+#[path = "api/git_http.rs"]
+mod git_http;

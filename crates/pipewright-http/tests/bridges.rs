@@ -139,6 +139,14 @@ fn assert_bridge_shape(bridge: &common::Ordered) {
     }
 }
 
+async fn add_member(t: &TestApp, project: i64, user: i64, access_level: i64) {
+    t.post(&format!("/api/v4/projects/{project}/members"))
+        .token(ROOT_TOKEN)
+        .json(json!({ "user_id": user, "access_level": access_level }))
+        .await
+        .expect_status(StatusCode::CREATED);
+}
+
 /// Runs every job runners can get, each ending in `state`, and lets bridges follow.
 async fn run_all(t: &TestApp, runner: &TestRunner, state: &str) -> Vec<i64> {
     let mut ran = Vec::new();
@@ -462,14 +470,29 @@ async fn bridges_fail_with_gitlab_reasons() {
         &[(".gitlab-ci.yml", DOWNSTREAM_YAML)],
     )
     .await;
-    t.post(&format!("/api/v4/projects/{readable}/members"))
+    add_member(&t, readable, dev.id, 20).await;
+    assert!(hidden > 0);
+    // A Developer may run pipelines there, but not push to the protected `main`; `feature`
+    // is open to them.
+    let (guarded, _, _) = project_with_files(
+        &t,
+        ROOT_TOKEN,
+        "guarded",
+        json!({}),
+        &[(".gitlab-ci.yml", DOWNSTREAM_YAML)],
+    )
+    .await;
+    add_member(&t, guarded, dev.id, 30).await;
+    t.post(&format!("/api/v4/projects/{guarded}/repository/commits"))
         .token(ROOT_TOKEN)
-        .json(json!({ "user_id": dev.id, "access_level": 20 }))
+        .json(json!({
+            "branch": "feature", "start_branch": "main", "commit_message": "feature",
+            "actions": [{ "action": "create", "file_path": "f.txt", "content": "f" }],
+        }))
         .await
         .expect_status(StatusCode::CREATED);
-    assert!(hidden > 0);
 
-    let yaml = "missing:\n  trigger: root/nope\nhidden:\n  trigger: root/hidden\nreadonly:\n  trigger:\n    project: root/readable\nitself:\n  trigger: dev/mine\nbad-child:\n  trigger:\n    include: ci/broken.yml\nno-file:\n  trigger:\n    include: ci/absent.yml\n";
+    let yaml = "missing:\n  trigger: root/nope\nhidden:\n  trigger: root/hidden\nreadonly:\n  trigger:\n    project: root/readable\nprotected:\n  trigger: root/guarded\nopen:\n  trigger:\n    project: root/guarded\n    branch: feature\nitself:\n  trigger: dev/mine\nbad-child:\n  trigger:\n    include: ci/broken.yml\nno-file:\n  trigger:\n    include: ci/absent.yml\n";
     let (project, _, pipeline) = project_with_files(
         &t,
         &dev.token,
@@ -511,6 +534,17 @@ async fn bridges_fail_with_gitlab_reasons() {
         reason("readonly"),
         ("insufficient_bridge_permissions".into(), Value::Null)
     );
+    assert_eq!(
+        reason("protected"),
+        ("insufficient_bridge_permissions".into(), Value::Null)
+    );
+    let open = list
+        .iter()
+        .find(|bridge| bridge["name"] == "open")
+        .expect("open bridge");
+    assert_eq!(open["status"], "success");
+    assert_eq!(open["downstream_pipeline"]["ref"], "feature");
+    assert_eq!(open["downstream_pipeline"]["project_id"], guarded);
     assert_eq!(
         reason("itself"),
         ("invalid_bridge_trigger".into(), Value::Null)
@@ -591,13 +625,16 @@ async fn a_manual_bridge_waits_for_play_and_answers_with_the_bridge_entity() {
         .await
         .expect_status(StatusCode::NOT_FOUND);
 
-    // A maintainer: the default branch is protected.
-    let dev = t.create_user("dev").await;
-    t.post(&format!("/api/v4/projects/{project}/members"))
-        .token(ROOT_TOKEN)
-        .json(json!({ "user_id": dev.id, "access_level": 40 }))
+    // Playing needs push access to the target branch: `main` is protected, so a Developer
+    // may not, a Maintainer may.
+    let developer = t.create_user("developer").await;
+    add_member(&t, project, developer.id, 30).await;
+    t.post(&format!("/api/v4/projects/{project}/jobs/{id}/play"))
+        .token(&developer.token)
         .await
-        .expect_status(StatusCode::CREATED);
+        .expect_status(StatusCode::FORBIDDEN);
+    let dev = t.create_user("dev").await;
+    add_member(&t, project, dev.id, 40).await;
     let response = t
         .post(&format!("/api/v4/projects/{project}/jobs/{id}/play"))
         .token(&dev.token)

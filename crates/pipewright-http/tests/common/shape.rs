@@ -477,3 +477,122 @@ fn runner_shape(runner: &Ordered) -> Check {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! The checker must reject what GitLab would not send, or it proves nothing.
+
+    use super::*;
+
+    /// A well-formed pending job, keys in GitLab's order (parsed from text to keep it).
+    fn job(status: &str) -> Ordered {
+        let text = r#"{
+            "id": 7, "status": "STATUS", "stage": "test", "name": "a", "ref": "main",
+            "tag": false, "coverage": null, "allow_failure": false,
+            "created_at": "2026-01-02T03:04:05.678Z", "started_at": null, "finished_at": null,
+            "erased_at": null, "duration": null, "queued_duration": 1.5, "user": null,
+            "commit": null,
+            "pipeline": {
+                "id": 1, "iid": 1, "project_id": 1,
+                "sha": "0123456789012345678901234567890123456789", "ref": "main",
+                "status": "pending", "source": "push",
+                "created_at": "2026-01-02T03:04:05.678Z",
+                "updated_at": "2026-01-02T03:04:05.678Z",
+                "web_url": "http://pw.example/root/demo/-/pipelines/1"
+            },
+            "web_url": "http://pw.example/root/demo/-/jobs/7",
+            "project": { "ci_job_token_scope_enabled": false }, "artifacts": [],
+            "runner": null, "runner_manager": null, "artifacts_expire_at": null,
+            "archived": false, "tag_list": [], "source": "push"
+        }"#;
+        serde_json::from_str(&text.replace("STATUS", status)).expect("json")
+    }
+
+    fn with(mut job: Ordered, key: &str, value: Ordered) -> Ordered {
+        if let Ordered::Object(entries) = &mut job {
+            match entries.iter_mut().find(|(name, _)| name == key) {
+                Some(entry) => entry.1 = value,
+                None => {
+                    let at = entries
+                        .iter()
+                        .position(|(name, _)| name == "web_url")
+                        .expect("web_url");
+                    entries.insert(at, (key.to_owned(), value));
+                }
+            }
+        }
+        job
+    }
+
+    #[test]
+    fn a_well_formed_job_passes() {
+        assert_eq!(job_shape(&job("pending")), Ok(()));
+    }
+
+    #[test]
+    fn wrong_jobs_are_rejected() {
+        let text = |s: &str| Ordered::String(s.to_owned());
+        let mut swapped = job("pending");
+        if let Ordered::Object(entries) = &mut swapped {
+            entries.swap(2, 3);
+        }
+        let mut extra = job("pending");
+        if let Ordered::Object(entries) = &mut extra {
+            entries.push(("surprise".into(), Ordered::Null));
+        }
+        let mut missing = job("pending");
+        if let Ordered::Object(entries) = &mut missing {
+            entries.retain(|(key, _)| key != "runner_manager");
+        }
+        let cases = [
+            ("keys out of order", swapped),
+            ("extra key", extra),
+            ("missing key", missing),
+            (
+                "failure_reason on a pending job",
+                with(job("pending"), "failure_reason", text("script_failure")),
+            ),
+            (
+                "failed without failure_reason",
+                with(
+                    job("failed"),
+                    "finished_at",
+                    text("2026-01-02T03:04:05.678Z"),
+                ),
+            ),
+            ("unknown status", job("exploded")),
+            ("id as string", with(job("pending"), "id", text("7"))),
+            (
+                "timestamp without millis",
+                with(job("pending"), "created_at", text("2026-01-02T03:04:05Z")),
+            ),
+            (
+                "unsorted tags",
+                with(
+                    job("pending"),
+                    "tag_list",
+                    Ordered::Array(vec![text("z"), text("a")]),
+                ),
+            ),
+            (
+                "pending job with started_at",
+                with(
+                    job("pending"),
+                    "started_at",
+                    text("2026-01-02T03:04:05.678Z"),
+                ),
+            ),
+            (
+                "bad web_url",
+                with(
+                    job("pending"),
+                    "web_url",
+                    text("http://pw.example/root/demo/-/jobs/8"),
+                ),
+            ),
+        ];
+        for (what, job) in cases {
+            assert!(job_shape(&job).is_err(), "accepted: {what}");
+        }
+    }
+}
