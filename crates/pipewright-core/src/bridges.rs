@@ -11,6 +11,7 @@ use crate::auth::Actor;
 use crate::downstream::BridgeOptions;
 use crate::error::{Error, Result};
 use crate::jobs::{JobView, views};
+use crate::protected_refs::may_push_branch;
 
 /// A bridge with everything its entity shows.
 #[derive(Debug, Clone)]
@@ -107,7 +108,7 @@ pub async fn bridge_view(app: &App, project: &Project, job: Job) -> Result<Bridg
 }
 
 /// `play_job` on a bridge: the caller may push to the downstream project's target branch
-/// (the same project for a child pipeline).
+/// (the bridge's own ref for a child pipeline).
 pub(crate) async fn may_play(
     app: &App,
     actor: &Actor,
@@ -118,11 +119,17 @@ pub(crate) async fn may_play(
         return Ok(false);
     };
     let Some(path) = trigger.project else {
-        return Ok(access.can_push());
+        return may_push_branch(app, access, &bridge.ref_name).await;
     };
     let Some(downstream) = app.store.project_by_full_path(&path).await? else {
         return Ok(false);
     };
     let downstream = project_access(app, actor, downstream).await?;
-    Ok(downstream.can_read_project() && downstream.can_push())
+    if !downstream.can_read_project() {
+        return Ok(false);
+    }
+    let branch = trigger
+        .branch
+        .unwrap_or_else(|| downstream.project.default_branch.clone());
+    may_push_branch(app, &downstream, &branch).await
 }

@@ -19,6 +19,7 @@ use crate::pipelines::{
     NewPipelineRequest, OnConfigError, Upstream, create_pipeline_with, may_set_pipeline_variables,
 };
 use crate::processing::{process_pipeline, state_after};
+use crate::protected_refs::may_push_branch;
 use crate::variables::{PipelineFacts, pipeline_variables, user_variables};
 
 /// GitLab's `MAX_NESTED_CHILDREN`: a pipeline and its same-project ancestors may number at
@@ -150,20 +151,22 @@ async fn create_downstream(app: &App, bridge: &Job) -> Result<Outcome> {
             if ancestry.len() >= MAX_HIERARCHY_SIZE {
                 return Ok(Outcome::Failed(ReachedMaxPipelineHierarchySize));
             }
+            let ref_name = trigger
+                .branch
+                .as_deref()
+                .map(|branch| expand(branch, &context))
+                .unwrap_or_else(|| access.project.default_branch.clone());
+            // GitLab's `can_create_downstream_pipeline?`: run pipelines on both sides and
+            // push to the target branch (protected branches included).
             if !(upstream_access.can_update_build()
                 && access.can_update_build()
-                && access.can_push())
+                && may_push_branch(app, &access, &ref_name).await?)
             {
                 return Ok(Outcome::Failed(InsufficientBridgePermissions));
             }
             if loops(&ancestry) {
                 return Ok(Outcome::Failed(PipelineLoopDetected));
             }
-            let ref_name = trigger
-                .branch
-                .as_deref()
-                .map(|branch| expand(branch, &context))
-                .unwrap_or_else(|| access.project.default_branch.clone());
             Target {
                 project: access.project.clone(),
                 access,
@@ -182,7 +185,9 @@ async fn create_downstream(app: &App, bridge: &Job) -> Result<Outcome> {
             if ancestry.len() >= MAX_HIERARCHY_SIZE {
                 return Ok(Outcome::Failed(ReachedMaxPipelineHierarchySize));
             }
-            if !(upstream_access.can_update_build() && upstream_access.can_push()) {
+            if !(upstream_access.can_update_build()
+                && may_push_branch(app, &upstream_access, &upstream.ref_name).await?)
+            {
                 return Ok(Outcome::Failed(InsufficientBridgePermissions));
             }
             let Some(config) = child_config(&trigger) else {
