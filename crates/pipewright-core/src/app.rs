@@ -63,8 +63,6 @@ pub struct App {
     /// Artifact files (the filesystem today; an object store later).
     pub artifacts: Arc<dyn crate::artifact_store::ArtifactStore>,
     pub queue: JobQueue,
-    /// Bridges waiting to trigger, dependent bridges waiting for their downstream pipeline.
-    pub downstream: crate::downstream::DownstreamQueue,
     pub settings: crate::settings::Settings,
     /// Bridges waiting to trigger, dependent bridges waiting for their downstream pipeline.
     pub downstream: crate::downstream::DownstreamQueue,
@@ -84,7 +82,6 @@ impl App {
             traces,
             artifacts,
             queue: JobQueue::default(),
-            downstream: Default::default(),
             settings: crate::settings::Settings::default(),
             downstream: Default::default(),
             pipeline_locks: Arc::default(),

@@ -124,7 +124,7 @@ pub(crate) async fn reset_skipped_after(app: &App, pipeline_id: i64, origin: i64
     Ok(())
 }
 
-/// E10: erase a finished build's log (and, later, artifacts); the record stays.
+/// E10: erase a finished build's log and artifacts; the record stays.
 pub async fn erase(app: &App, actor: &Actor, access: &ProjectAccess, job_id: i64) -> Result<Job> {
     actor.require_write_scope()?;
     let user = actor.require_user()?.clone();
@@ -139,9 +139,11 @@ pub async fn erase(app: &App, actor: &Actor, access: &ProjectAccess, job_id: i64
         return Err(Error::forbidden());
     }
     let has_log = app.traces.len(job.id).await.map_err(Error::internal)? > 0;
-    if !job.status.is_completed() || !has_log {
+    let erasable = has_log || crate::artifacts::has_any(app, job.id).await?;
+    if !job.status.is_completed() || !erasable {
         return Err(Error::forbidden_because("Job is not erasable!"));
     }
+    crate::artifacts::remove_all(app, &job).await?;
     app.traces.delete(job.id).await.map_err(Error::internal)?;
     app.store.erase_job(job.id, user.id).await?;
     reload(app, job.id).await

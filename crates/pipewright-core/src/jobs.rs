@@ -20,6 +20,7 @@ pub struct JobView {
     pub user: Option<User>,
     pub runner: Option<Runner>,
     pub commit: Option<Commit>,
+    pub artifacts: crate::artifacts::JobArtifacts,
 }
 
 /// `2015-12-24T15:51:21.802Z` from UTC milliseconds.
@@ -62,6 +63,8 @@ pub async fn views(app: &App, project: &Project, jobs: Vec<Job>) -> Result<Vec<J
         .into_iter()
         .map(|runner| (runner.id, runner))
         .collect();
+    let job_ids: Vec<i64> = jobs.iter().map(|job| job.id).collect();
+    let mut artifacts = crate::artifacts::load_for_jobs(app, &job_ids).await?;
     let shas: Vec<String> = {
         let mut shas: Vec<String> = pipelines.values().map(|p| p.sha.clone()).collect();
         shas.sort();
@@ -84,6 +87,7 @@ pub async fn views(app: &App, project: &Project, jobs: Vec<Job>) -> Result<Vec<J
                 user: job.user_id.and_then(|id| users.get(&id).cloned()),
                 runner: job.runner_id.and_then(|id| runners.get(&id).cloned()),
                 commit: commits.get(&pipeline.sha).cloned(),
+                artifacts: artifacts.remove(&job.id).unwrap_or_default(),
                 pipeline,
                 project: project.clone(),
                 job,

@@ -135,6 +135,13 @@ pub async fn build(app: &App, job: &Job, runner: &Runner, token: &str) -> Result
         file: false,
         raw: variable.raw,
     }));
+    let (dependencies, dotenv) = crate::artifacts::payload_dependencies(app, job, token).await?;
+    // Variables of the dependencies' dotenv reports win over YAML variables (ci-yaml.md §3.11).
+    variables.extend(
+        dotenv
+            .into_iter()
+            .map(|(key, value)| JobVariable::public(key, value)),
+    );
     if let Some(user) = &user {
         variables.extend(
             user_variables(user)
@@ -273,10 +280,10 @@ pub async fn build(app: &App, job: &Job, runner: &Runner, token: &str) -> Result
                     .collect(),
             })
             .collect(),
-        artifacts: None,
+        artifacts: crate::artifacts::payload_entries(&options),
         cache: Vec::new(),
         credentials: Vec::new(),
-        dependencies: Vec::new(),
+        dependencies,
         features: JobFeatures {
             trace_sections: true,
             failure_reasons: pipewright_protocol::RUNNER_FAILURE_REASONS

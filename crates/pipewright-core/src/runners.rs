@@ -207,6 +207,10 @@ pub async fn request_job(app: &App, request: &JobRequest) -> Result<JobRequestOu
         .iter()
         .filter(|job| runner_can_pick(&runner, job))
     {
+        // GitLab drops a job whose dependencies lost their artifacts instead of handing it out.
+        if crate::artifacts::fail_if_missing_dependency(app, job).await? {
+            continue;
+        }
         let token = generate(JOB_TOKEN_PREFIX);
         let graceful = request
             .info

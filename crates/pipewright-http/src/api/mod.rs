@@ -1,9 +1,9 @@
 //! Route table and the cross-cutting responses (404/405/410, security headers).
 
+mod artifacts;
 mod bridges;
 mod cluster_agents;
 mod groups;
-mod bridges;
 mod job_actions;
 mod job_token_scope;
 mod jobs;
@@ -90,8 +90,16 @@ pub fn router(app: App) -> Router {
             post(triggers::create_trigger).get(triggers::list_triggers),
         )
         .route(
+            "/projects/{id}/triggers/{trigger_id}",
+            get(triggers::get_trigger).delete(triggers::delete_trigger),
+        )
+        .route(
             "/projects/{id}/trigger/pipeline",
             post(triggers::trigger_pipeline),
+        )
+        .route(
+            "/projects/{id}/ref/{ref_name}/trigger/pipeline",
+            post(triggers::trigger_pipeline_for_ref),
         )
         .route("/projects/{id}/ci/lint", post(lint::lint_project))
         .route(
@@ -118,6 +126,22 @@ pub fn router(app: App) -> Router {
             post(job_actions::erase),
         )
         .route("/projects/{id}/jobs/{job_id}/play", post(job_actions::play))
+        .route(
+            "/projects/{id}/jobs/{job_id}/artifacts",
+            get(artifacts::download_archive).delete(artifacts::delete),
+        )
+        .route(
+            "/projects/{id}/jobs/{job_id}/artifacts/keep",
+            post(artifacts::keep),
+        )
+        .route(
+            "/projects/{id}/jobs/{job_id}/artifacts/{*artifact_path}",
+            get(artifacts::download_entry),
+        )
+        .route(
+            "/projects/{id}/jobs/artifacts/{*rest}",
+            get(artifacts::by_ref),
+        )
         .route("/job", get(jobs::current_job))
         .route("/job/allowed_agents", get(cluster_agents::allowed_agents))
         .route("/groups", post(groups::create_group))
@@ -164,6 +188,14 @@ pub fn router(app: App) -> Router {
         .route("/jobs/request", post(runner_api::request_job))
         .route("/jobs/{job_id}", put(runner_api::update_job))
         .route("/jobs/{job_id}/trace", patch(runner_api::append_trace))
+        .route(
+            "/jobs/{job_id}/artifacts",
+            post(artifacts::upload).get(artifacts::download_for_runner),
+        )
+        .route(
+            "/jobs/{job_id}/artifacts/authorize",
+            post(artifacts::authorize),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn(api_headers))
         .layer(middleware::from_fn_with_state(

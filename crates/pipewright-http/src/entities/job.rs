@@ -102,14 +102,30 @@ impl JobEntity {
             project: JobProjectEntity {
                 ci_job_token_scope_enabled: view.project.job_token_scope_enabled,
             },
-            artifacts_file: None,
-            artifacts: Vec::new(),
+            artifacts_file: view
+                .artifacts
+                .archive(now)
+                .map(|archive| ArtifactFileEntity {
+                    filename: archive.filename.clone(),
+                    size: archive.size,
+                }),
+            artifacts: view
+                .artifacts
+                .records
+                .iter()
+                .map(|record| JobArtifactEntity {
+                    file_type: record.file_type.clone(),
+                    size: Some(record.size),
+                    filename: record.filename.clone(),
+                    file_format: Some(record.file_format.clone()),
+                })
+                .collect(),
             runner: view
                 .runner
                 .as_ref()
                 .map(|runner| RunnerEntity::new(runner, now, job.status.is_executing())),
             runner_manager: None,
-            artifacts_expire_at: None,
+            artifacts_expire_at: opt_timestamp(view.artifacts.expire_at),
             archived: false,
             tag_list: job.tag_list.clone(),
             source: view.pipeline.source.clone(),
