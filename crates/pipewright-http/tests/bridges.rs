@@ -872,3 +872,51 @@ async fn the_bridge_list_checks_access_in_gitlab_order() {
         .expect_status(StatusCode::NOT_FOUND);
     assert_eq!(response.json(), json!({ "message": "404 Not found" }));
 }
+
+#[tokio::test]
+async fn cancelling_a_pipeline_cancels_its_children_and_a_retry_triggers_again() {
+    let t = TestApp::new().await;
+    let runner = t.instance_runner().await;
+    let yaml = "deploy:\n  trigger:\n    include: ci/child.yml\n    strategy: depend\n";
+    let (project, _, pipeline) = project_with_files(
+        &t,
+        ROOT_TOKEN,
+        "demo",
+        json!({}),
+        &[(".gitlab-ci.yml", yaml), ("ci/child.yml", CHILD_YAML)],
+    )
+    .await;
+    let pipeline = pipeline.expect("pipeline");
+    let running = bridge(&t, project, pipeline).await;
+    assert_eq!(running["status"], "running");
+    let child = running["downstream_pipeline"]["id"]
+        .as_i64()
+        .expect("child");
+    let job = t.claim(&runner).await;
+
+    t.post(&format!("/api/v4/projects/{project}/pipelines/{pipeline}/cancel"))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::CREATED);
+    settle(&t).await;
+    assert_eq!(bridge(&t, project, pipeline).await["status"], "canceled");
+    assert_eq!(t.pipeline_status(project, pipeline).await, "canceled");
+    assert_eq!(t.job_statuses(project, child).await["child-job"], "canceled");
+    assert_eq!(t.pipeline_status(project, child).await, "canceled");
+    // The runner learns of it on its next update.
+    t.update_job(job.id, json!({ "token": job.token, "state": "success" }))
+        .await;
+
+    // Retrying the pipeline retries the bridge, which triggers a new child.
+    t.post(&format!("/api/v4/projects/{project}/pipelines/{pipeline}/retry"))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::CREATED);
+    settle(&t).await;
+    let again = bridge(&t, project, pipeline).await;
+    assert_eq!(again["status"], "running");
+    assert_ne!(again["downstream_pipeline"]["id"], child);
+    run_all(&t, &runner, "success").await;
+    assert_eq!(bridge(&t, project, pipeline).await["status"], "success");
+    assert_eq!(t.pipeline_status(project, pipeline).await, "success");
+}

@@ -1474,3 +1474,74 @@ async fn get_projects_lists_what_the_caller_may_see_with_totals() {
         json!({ "error": "order_by does not have a valid value" })
     );
 }
+
+#[tokio::test]
+async fn developers_cannot_run_pipelines_for_protected_branches() {
+    let t = TestApp::new().await;
+    let ci = t.project_with_ci(ONE_JOB).await;
+    let dev = t.create_user("dev").await;
+    add_project_member(&t, ci.project_id, &dev, 30).await;
+    let url = format!("/api/v4/projects/{}/pipeline", ci.project_id);
+    let refused = t
+        .post(&url)
+        .token(&dev.token)
+        .json(json!({ "ref": "main" }))
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        message(&refused),
+        json!({ "base": ["Insufficient permissions for protected ref 'main'"] })
+    );
+    t.post(&format!(
+        "/api/v4/projects/{}/repository/commits",
+        ci.project_id
+    ))
+    .token(&dev.token)
+    .json(commit_body("feature", Some("main"), "f.txt"))
+    .await
+    .expect_status(StatusCode::CREATED);
+    t.post(&url)
+        .token(&dev.token)
+        .json(json!({ "ref": "feature" }))
+        .await
+        .expect_status(StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn git_clones_with_a_job_token_follow_the_job_token_scope() {
+    use base64::Engine;
+    let t = TestApp::new().await;
+    let a = t
+        .project_with_ci_as(ROOT_TOKEN, "a", json!({}), ONE_JOB)
+        .await;
+    let runner = t.instance_runner().await;
+    let job = t.claim(&runner).await;
+    let b = t
+        .project_with_ci_as(ROOT_TOKEN, "b", json!({}), ONE_JOB)
+        .await;
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("gitlab-ci-token:{}", job.token))
+    );
+    let refs = |path: &str| format!("/{path}.git/info/refs?service=git-upload-pack");
+    t.get(&refs(&a.full_path))
+        .header("authorization", &basic)
+        .await
+        .expect_status(StatusCode::OK);
+    t.get(&refs(&b.full_path))
+        .header("authorization", &basic)
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+    t.post(&format!(
+        "/api/v4/projects/{}/job_token_scope/allowlist",
+        b.project_id
+    ))
+    .token(ROOT_TOKEN)
+    .json(json!({ "target_project_id": a.project_id }))
+    .await
+    .expect_status(StatusCode::CREATED);
+    t.get(&refs(&b.full_path))
+        .header("authorization", &basic)
+        .await
+        .expect_status(StatusCode::OK);
+}

@@ -1026,3 +1026,107 @@ async fn a_push_with_invalid_yaml_gives_a_failed_pipeline_without_jobs() {
     // GitLab's REST pipeline entity has no failure_reason (config_error is GraphQL-only).
     assert!(pipeline.get("failure_reason").is_none());
 }
+
+#[tokio::test]
+async fn on_job_failure_all_cancels_the_rest_of_the_pipeline() {
+    let t = TestApp::new().await;
+    let yaml = "workflow:\n  auto_cancel:\n    on_job_failure: all\nstages: [a, b]\nfails:\n  stage: a\n  script: x\nallowed:\n  stage: a\n  script: x\n  allow_failure: true\nslow:\n  stage: a\n  script: x\nlater:\n  stage: b\n  script: y\n";
+    let ci = t.project_with_ci(yaml).await;
+    let runner = t.instance_runner().await;
+    let fails = t.claim(&runner).await;
+    let allowed = t.claim(&runner).await;
+    let slow = t.claim(&runner).await;
+    // An allowed failure does not count.
+    t.fail(&allowed, "script_failure", 1).await;
+    assert_eq!(t.job(ci.project_id, slow.id).await["status"], "running");
+    t.fail(&fails, "script_failure", 1).await;
+    let statuses = t.job_statuses(ci.project_id, ci.pipeline_id).await;
+    assert_eq!(statuses["slow"], "canceled");
+    assert_eq!(statuses["later"], "canceled");
+    assert_eq!(
+        t.pipeline_status(ci.project_id, ci.pipeline_id).await,
+        "failed"
+    );
+}
+
+#[tokio::test]
+async fn triggers_are_shown_deleted_and_usable_in_the_ref_path_form() {
+    let t = TestApp::new().await;
+    let ci = t.project_with_ci("a:\n  script: x\n").await;
+    let triggers = format!("/api/v4/projects/{}/triggers", ci.project_id);
+    let trigger = t
+        .post(&triggers)
+        .token(ROOT_TOKEN)
+        .form("description=hook")
+        .await
+        .expect_status(StatusCode::CREATED)
+        .json();
+    let id = trigger["id"].as_i64().expect("id");
+    let token = trigger["token"].as_str().expect("token").to_owned();
+    let one = t
+        .get(&format!("{triggers}/{id}"))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(one["description"], "hook");
+    let pipeline = t
+        .post(&format!(
+            "/api/v4/projects/{}/ref/main/trigger/pipeline?token={token}",
+            ci.project_id
+        ))
+        .await
+        .expect_status(StatusCode::CREATED)
+        .json();
+    assert_eq!(pipeline["source"], "trigger");
+    assert_eq!(pipeline["ref"], "main");
+    t.delete(&format!("{triggers}/{id}"))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::NO_CONTENT);
+    let gone = t
+        .get(&format!("{triggers}/{id}"))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+    assert_eq!(gone.json(), json!({ "message": "404 Trigger Not Found" }));
+    t.post(&format!(
+        "/api/v4/projects/{}/trigger/pipeline",
+        ci.project_id
+    ))
+    .json(json!({ "token": token, "ref": "main" }))
+    .await
+    .expect_status(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn deleting_a_pipeline_releases_its_resource_groups() {
+    let t = TestApp::new().await;
+    let ci = t
+        .project_with_ci("deploy:\n  script: ship\n  resource_group: production\n")
+        .await;
+    let second = t
+        .post(&format!("/api/v4/projects/{}/pipeline", ci.project_id))
+        .token(ROOT_TOKEN)
+        .json(json!({ "ref": "main" }))
+        .await
+        .expect_status(StatusCode::CREATED)
+        .json()["id"]
+        .as_i64()
+        .expect("id");
+    assert_eq!(
+        t.job_statuses(ci.project_id, second).await["deploy"],
+        "waiting_for_resource"
+    );
+    t.delete(&format!(
+        "/api/v4/projects/{}/pipelines/{}",
+        ci.project_id, ci.pipeline_id
+    ))
+    .token(ROOT_TOKEN)
+    .await
+    .expect_status(StatusCode::NO_CONTENT);
+    assert_eq!(
+        t.job_statuses(ci.project_id, second).await["deploy"],
+        "pending"
+    );
+}

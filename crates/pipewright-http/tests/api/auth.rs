@@ -333,3 +333,30 @@ async fn a_job_token_is_accepted_on_e1_and_e2_from_every_job_token_source() {
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
     assert_eq!(response.json(), unauthorized());
 }
+
+#[tokio::test]
+async fn a_blocked_user_is_403_with_the_account_state() {
+    let t = TestApp::new().await;
+    let alice = t.create_user("alice").await;
+    t.post(&format!("/api/v4/users/{}/block", alice.id))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::CREATED);
+    let response = t
+        .get("/api/v4/user")
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    assert_eq!(
+        response.json(),
+        json!({ "message": "403 Forbidden - Your account has been blocked." })
+    );
+    t.post(&format!("/api/v4/users/{}/unblock", alice.id))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::CREATED);
+    t.get("/api/v4/user")
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::OK);
+}

@@ -697,3 +697,57 @@ async fn e2_access_and_lookup() {
         assert_eq!(response.json(), json!({ "message": "404 Not found" }));
     }
 }
+
+// ---- job tokens across projects (§1.3.6) -----------------------------------------------
+
+#[tokio::test]
+async fn e1_job_token_of_another_project_follows_the_inbound_scope() {
+    let t = TestApp::new().await;
+    let source = t.project_with_ci("a:\n  script: x\n").await;
+    let target = t
+        .project_with_ci_as(ROOT_TOKEN, "target", json!({}), "b:\n  script: x\n")
+        .await;
+    let runner = t.instance_runner().await;
+    let job = t.claim(&runner).await;
+    assert_eq!(job.payload["job_info"]["project_id"], source.project_id);
+    let target_jobs = format!("/api/v4/projects/{}/jobs", target.project_id);
+
+    t.patch(&format!(
+        "/api/v4/projects/{}/job_token_scope",
+        target.project_id
+    ))
+    .token(ROOT_TOKEN)
+    .json(json!({ "enabled": true }))
+    .await
+    .expect_status(StatusCode::NO_CONTENT);
+    let response = t
+        .get(&target_jobs)
+        .job_token(&job.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    assert_eq!(
+        response.json(),
+        json!({ "message": "403 Forbidden - Authentication by CI/CD job token not allowed from demo to target." })
+    );
+    // Its own project is always reachable.
+    t.get(&format!("/api/v4/projects/{}/jobs", source.project_id))
+        .job_token(&job.token)
+        .await
+        .expect_status(StatusCode::OK);
+
+    t.post(&format!(
+        "/api/v4/projects/{}/job_token_scope/allowlist",
+        target.project_id
+    ))
+    .token(ROOT_TOKEN)
+    .json(json!({ "target_project_id": source.project_id }))
+    .await
+    .expect_status(StatusCode::CREATED);
+    let jobs = t
+        .get(&target_jobs)
+        .job_token(&job.token)
+        .await
+        .expect_status(StatusCode::OK)
+        .jobs();
+    assert_eq!(jobs.len(), 1);
+}

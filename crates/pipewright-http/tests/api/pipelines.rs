@@ -555,3 +555,59 @@ async fn a_developer_may_not_run_a_pipeline_on_a_protected_branch() {
         base_error("Insufficient permissions for protected ref 'main'")
     );
 }
+
+#[tokio::test]
+async fn list_pipelines_scope_source_sha_and_order() {
+    let t = TestApp::new().await;
+    let ci = t.project_with_ci("a:\n  script: x\n").await;
+    let runner = t.instance_runner().await;
+    t.drain(&runner, "success").await; // pipeline 1 (push): success
+    let api = t
+        .post(&format!("/api/v4/projects/{}/pipeline", ci.project_id))
+        .token(ROOT_TOKEN)
+        .json(json!({ "ref": "main" }))
+        .await
+        .expect_status(StatusCode::CREATED)
+        .json(); // pipeline 2 (api): pending
+    let list = format!("/api/v4/projects/{}/pipelines", ci.project_id);
+    let ids = |query: &'static str| {
+        let request = t.get(&format!("{list}{query}")).token(ROOT_TOKEN);
+        async move {
+            request
+                .await
+                .expect_status(StatusCode::OK)
+                .json()
+                .as_array()
+                .expect("array")
+                .iter()
+                .map(|p| p["id"].as_i64().expect("id"))
+                .collect::<Vec<i64>>()
+        }
+    };
+    assert_eq!(ids("?scope=finished").await, [1]);
+    assert_eq!(ids("?scope=pending").await, [2]);
+    assert_eq!(ids("?scope=running").await, Vec::<i64>::new());
+    assert_eq!(ids("?source=api").await, [2]);
+    assert_eq!(ids("?source=push").await, [1]);
+    assert_eq!(ids("?sort=asc").await, [1, 2]);
+    assert_eq!(ids("?order_by=id&sort=desc").await, [2, 1]);
+    assert_eq!(
+        ids("?scope=finished&status=pending").await,
+        Vec::<i64>::new()
+    );
+    let sha_query = format!("{list}?sha={}", api["sha"].as_str().expect("sha"));
+    let by_sha = t.get(&sha_query).token(ROOT_TOKEN).await.json();
+    assert_eq!(by_sha.as_array().map(Vec::len), Some(2), "same commit");
+    for (query, error) in [
+        ("?scope=everything", "scope does not have a valid value"),
+        ("?sort=sideways", "sort does not have a valid value"),
+        ("?order_by=name", "order_by does not have a valid value"),
+    ] {
+        let response = t
+            .get(&format!("{list}{query}"))
+            .token(ROOT_TOKEN)
+            .await
+            .expect_status(StatusCode::BAD_REQUEST);
+        assert_eq!(response.json(), json!({ "error": error }), "{query}");
+    }
+}

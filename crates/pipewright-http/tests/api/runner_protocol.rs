@@ -698,3 +698,26 @@ async fn a_final_update_ahead_of_the_log_is_202_until_the_log_is_complete() {
         .expect_status(StatusCode::OK);
     assert_eq!(response.header("job-status"), Some("success"));
 }
+
+#[tokio::test]
+async fn concurrent_patches_at_one_offset_append_once() {
+    let t = TestApp::new().await;
+    let (_, job) = running_job(&t).await;
+    let patches = (0..6).map(|i| {
+        let chunk = format!("chunk-{i}\n");
+        let t = &t;
+        let token = job.token.clone();
+        async move { t.append_trace(job.id, &token, 0, chunk.as_bytes()).await }
+    });
+    let answers = futures::future::join_all(patches).await;
+    let accepted: Vec<_> = answers
+        .iter()
+        .filter(|answer| answer.status == StatusCode::ACCEPTED)
+        .collect();
+    assert_eq!(accepted.len(), 1, "exactly one append wins");
+    for answer in &answers {
+        assert_eq!(answer.header("range"), Some("0-8"));
+    }
+    let log = log_of(&t, job.id).await;
+    assert!(log.starts_with("chunk-") && log.len() == 8, "{log:?}");
+}
