@@ -13,12 +13,14 @@
 //! Both steps are idempotent — every status write is a compare-and-set — so a pipeline queued
 //! twice changes nothing more. Tests wait for the queue with [`DownstreamQueue::drain`].
 
+mod cancel;
 mod options;
 mod queue;
 mod status;
 mod trigger;
 mod variables;
 
+pub use cancel::cancel_child_pipelines;
 pub use options::{BridgeOptions, blocks_retry};
 pub use queue::DownstreamQueue;
 

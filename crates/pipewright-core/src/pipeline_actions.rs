@@ -70,6 +70,7 @@ pub async fn cancel(
         return Err(Error::forbidden());
     }
     cancel_jobs(app, pipeline.id, |_| true).await?;
+    crate::downstream::cancel_child_pipelines(app, pipeline.id).await?;
     reload(app, pipeline.id).await
 }
 
