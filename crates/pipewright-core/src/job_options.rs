@@ -17,6 +17,13 @@ pub struct ProcessingOptions {
     pub allow_failure_exit_codes: Vec<i64>,
 }
 
+/// Whether the job has a `resource_group`, without parsing the options of the (many) jobs
+/// whose JSON cannot hold one: an absent group is not serialised.
+pub fn has_resource_group(job: &Job) -> bool {
+    job.options.contains("\"resource_group\"")
+        && ProcessingOptions::of(job).resource_group.is_some()
+}
+
 impl ProcessingOptions {
     pub fn of(job: &Job) -> ProcessingOptions {
         serde_json::from_str(&job.options).unwrap_or_default()

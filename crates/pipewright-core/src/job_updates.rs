@@ -126,7 +126,12 @@ pub async fn update_job(
         Status::Failed => {
             if let Some(failed) = app.store.job_by_id_fresh(job.id).await? {
                 // Cloned before processing, so later stages never see the failure.
-                crate::auto_retry::retry_if_allowed(app, &failed).await?;
+                if crate::auto_retry::retry_if_allowed(app, &failed)
+                    .await?
+                    .is_none()
+                {
+                    crate::pipeline_actions::after_counted_failure(app, &failed).await?;
+                }
             }
         }
         Status::Success => crate::coverage::record(app, &job).await?,

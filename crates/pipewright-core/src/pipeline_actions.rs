@@ -121,6 +121,25 @@ pub async fn delete(
     let repo = app.repository(pipeline.project_id);
     let name = format!("refs/pipelines/{}", pipeline.id);
     tokio::task::spawn_blocking(move || repo.delete_ref(&name, None)).await??;
+    // Deleted holders free their resource groups for jobs of other pipelines.
+    crate::resource_groups::assign(app, pipeline.project_id).await
+}
+
+/// `workflow:auto_cancel:on_job_failure: all`: a failure that counts (not allowed to fail,
+/// not retried automatically) cancels the rest of the pipeline.
+pub(crate) async fn after_counted_failure(app: &App, failed: &Job) -> Result<()> {
+    if failed.allow_failure || failed.retried {
+        return Ok(());
+    }
+    if app
+        .store
+        .pipeline_auto_cancel_on_job_failure(failed.pipeline_id)
+        .await?
+        .as_deref()
+        == Some("all")
+    {
+        cancel_jobs(app, failed.pipeline_id, |_| true).await?;
+    }
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::App;
 use crate::error::Result;
-use crate::job_options::ProcessingOptions;
+use crate::job_options::{ProcessingOptions, has_resource_group};
 
 const LOCK_STRIPES: usize = 64;
 
@@ -44,7 +44,7 @@ pub(crate) fn processing_job(job: &Job) -> ProcessingJob {
         when: job.when,
         allow_failure: job.allow_failure,
         needs: job.needs.clone(),
-        has_resource_group: ProcessingOptions::of(job).resource_group.is_some(),
+        has_resource_group: has_resource_group(job),
     }
 }
 
@@ -169,8 +169,6 @@ pub(crate) async fn process_locked(
     if enqueued {
         app.queue.tick();
     }
-    let has_resource_groups = jobs
-        .iter()
-        .any(|job| ProcessingOptions::of(job).resource_group.is_some());
+    let has_resource_groups = jobs.iter().any(has_resource_group);
     Ok(has_resource_groups.then_some(pipeline.project_id))
 }

@@ -157,8 +157,12 @@ async fn drop_job(app: &App, job: &Job, reason: FailureReason) -> Result<bool> {
     {
         return Ok(false);
     }
-    if let Some(failed) = app.store.job_by_id_fresh(job.id).await? {
-        crate::auto_retry::retry_if_allowed(app, &failed).await?;
+    if let Some(failed) = app.store.job_by_id_fresh(job.id).await?
+        && crate::auto_retry::retry_if_allowed(app, &failed)
+            .await?
+            .is_none()
+    {
+        crate::pipeline_actions::after_counted_failure(app, &failed).await?;
     }
     process_pipeline(app, job.pipeline_id).await?;
     Ok(true)

@@ -71,6 +71,37 @@ pub async fn list_triggers(
     Ok(app.store.list_triggers(access.project.id).await?)
 }
 
+/// `GET /projects/:id/triggers/:trigger_id` (Maintainer+).
+pub async fn find_trigger(
+    app: &App,
+    actor: &Actor,
+    access: &ProjectAccess,
+    trigger_id: i64,
+) -> Result<PipelineTrigger> {
+    actor.require_user()?;
+    if !access.can_admin_build() {
+        return Err(Error::forbidden());
+    }
+    app.store
+        .trigger_by_id(trigger_id)
+        .await?
+        .filter(|trigger| trigger.project_id == access.project.id)
+        .ok_or_else(|| Error::not_found("Trigger"))
+}
+
+/// `DELETE /projects/:id/triggers/:trigger_id` (Maintainer+).
+pub async fn delete_trigger(
+    app: &App,
+    actor: &Actor,
+    access: &ProjectAccess,
+    trigger_id: i64,
+) -> Result<()> {
+    actor.require_write_scope()?;
+    let trigger = find_trigger(app, actor, access, trigger_id).await?;
+    app.store.delete_trigger(trigger.id).await?;
+    Ok(())
+}
+
 /// Owners of triggers, for the entities.
 pub async fn trigger_owner(app: &App, trigger: &PipelineTrigger) -> Result<Option<User>> {
     match trigger.owner_id {

@@ -167,6 +167,31 @@ impl Store {
         Ok(())
     }
 
+    pub async fn set_pipeline_auto_cancel_on_job_failure(
+        &self,
+        pipeline_id: i64,
+        mode: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE pipelines SET auto_cancel_on_job_failure = $1 WHERE id = $2")
+            .bind(mode)
+            .bind(pipeline_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn pipeline_auto_cancel_on_job_failure(
+        &self,
+        pipeline_id: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let mode: Option<Option<String>> =
+            sqlx::query_scalar("SELECT auto_cancel_on_job_failure FROM pipelines WHERE id = $1")
+                .bind(pipeline_id)
+                .fetch_optional(&self.write)
+                .await?;
+        Ok(mode.flatten())
+    }
+
     pub async fn pipeline_trigger_id(&self, pipeline_id: i64) -> Result<Option<i64>, StoreError> {
         let id: Option<Option<i64>> =
             sqlx::query_scalar("SELECT trigger_id FROM pipelines WHERE id = $1")

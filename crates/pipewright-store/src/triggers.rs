@@ -82,6 +82,14 @@ impl Store {
         .await?)
     }
 
+    pub async fn delete_trigger(&self, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM pipeline_triggers WHERE id = $1")
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn touch_trigger(&self, id: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE pipeline_triggers SET last_used = $1 WHERE id = $2")
             .bind(now_ms())

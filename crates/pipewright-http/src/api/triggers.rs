@@ -55,6 +55,32 @@ pub async fn list_triggers(
     Ok(Json(body).into_response())
 }
 
+/// `GET /projects/:id/triggers/:trigger_id`.
+pub async fn get_trigger(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path((id, trigger_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    actor.require_user()?;
+    let trigger_id = super::id_param("trigger_id", &trigger_id)?;
+    let access = projects::find_project(&app, &actor, &id).await?;
+    let trigger = triggers::find_trigger(&app, &actor, &access, trigger_id).await?;
+    Ok(Json(entity(&app, &actor, &trigger).await?).into_response())
+}
+
+/// `DELETE /projects/:id/triggers/:trigger_id` — 204.
+pub async fn delete_trigger(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path((id, trigger_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    actor.require_user()?;
+    let trigger_id = super::id_param("trigger_id", &trigger_id)?;
+    let access = projects::find_project(&app, &actor, &id).await?;
+    triggers::delete_trigger(&app, &actor, &access, trigger_id).await?;
+    Ok(super::empty(StatusCode::NO_CONTENT))
+}
+
 /// `variables[KEY]=value` (form) or `{"variables": {"KEY": "value"}}` (JSON).
 fn trigger_variables(params: &Params) -> ApiResult<Vec<(String, String)>> {
     match params.get("variables") {
@@ -70,6 +96,16 @@ fn trigger_variables(params: &Params) -> ApiResult<Vec<(String, String)>> {
             .collect(),
         Some(_) => Err(param_error("variables is invalid")),
     }
+}
+
+/// `POST /projects/:id/ref/:ref/trigger/pipeline?token=...`: the webhook form, ref in the path.
+pub async fn trigger_pipeline_for_ref(
+    state: State<App>,
+    Path((id, ref_name)): Path<(String, String)>,
+    mut params: Params,
+) -> ApiResult<Response> {
+    params.insert("ref", Value::String(ref_name));
+    trigger_pipeline(state, Path(id), params).await
 }
 
 /// `POST /projects/:id/trigger/pipeline` — authenticated by the trigger token alone.

@@ -33,3 +33,7 @@ CREATE INDEX pipeline_triggers_project ON pipeline_triggers (project_id, id);
 
 -- The trigger that started a pipeline (source `trigger`), for CI_TRIGGER_SHORT_TOKEN.
 ALTER TABLE pipelines ADD COLUMN trigger_id BIGINT REFERENCES pipeline_triggers (id) ON DELETE SET NULL;
+
+-- `workflow:auto_cancel:on_job_failure` of the pipeline's configuration (`all` or `none`),
+-- read when one of its jobs fails.
+ALTER TABLE pipelines ADD COLUMN auto_cancel_on_job_failure TEXT;
