@@ -325,6 +325,11 @@ pub async fn create_pipeline_by_api(
     if !access.can_update_build() {
         return Err(Error::forbidden());
     }
+    if !crate::protected_refs::may_write_ref(app, access, &ref_name).await? {
+        return Err(Error::base_error(format!(
+            "Insufficient permissions for protected ref '{ref_name}'"
+        )));
+    }
     if !variables.is_empty() && !may_set_pipeline_variables(access) {
         return Err(Error::base_error(
             "Insufficient permissions to set pipeline variables",

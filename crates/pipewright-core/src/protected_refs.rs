@@ -250,6 +250,15 @@ pub async fn may_act_on_job_ref(app: &App, access: &ProjectAccess, job: &Job) ->
         || rules.can_merge(access, &job.ref_name))
 }
 
+/// GitLab's `allowed_to_write_ref?` for running a pipeline: a protected branch needs push
+/// or merge rights (tags have no protection rules here).
+pub async fn may_write_ref(app: &App, access: &ProjectAccess, ref_name: &str) -> Result<bool> {
+    let rules = BranchRules::load(app, access.project.id).await?;
+    Ok(!rules.is_protected(ref_name)
+        || rules.can_push(access, ref_name)
+        || rules.can_merge(access, ref_name))
+}
+
 /// Whether the job's ref is a protected branch.
 pub async fn job_ref_protected(app: &App, job: &Job) -> Result<bool> {
     if job.tag {
