@@ -101,7 +101,8 @@ pub async fn retry(
     reload(app, pipeline.id).await
 }
 
-/// `DELETE /projects/:id/pipelines/:pipeline_id`: the pipeline, its jobs and their logs.
+/// `DELETE /projects/:id/pipelines/:pipeline_id`: the pipeline, its jobs, their logs and
+/// artifacts.
 /// Owners only, as GitLab's `destroy_pipeline`.
 pub async fn delete(
     app: &App,
@@ -113,6 +114,9 @@ pub async fn delete(
     let pipeline = find_pipeline(app, access, pipeline_id).await?;
     if !(access.admin || access.level >= crate::abilities::OWNER) {
         return Err(Error::forbidden());
+    }
+    for job in app.store.pipeline_jobs(pipeline.id, true).await? {
+        crate::artifacts::remove_all(app, &job).await?;
     }
     let job_ids = app.store.delete_pipeline(pipeline.id).await?;
     for job_id in job_ids {

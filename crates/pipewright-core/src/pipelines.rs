@@ -145,6 +145,7 @@ pub(crate) async fn create_pipeline_with(
         variables,
     };
     let mut auto_cancel = "none".to_owned();
+    let mut cancel_on_job_failure = None;
     let jobs = match planned {
         Planned::Missing => return reject_or_skip(on_error, "Missing CI config file"),
         Planned::Error(err) => match (on_error, err.kind()) {
@@ -162,6 +163,10 @@ pub(crate) async fn create_pipeline_with(
                 .as_ref()
                 .and_then(|auto_cancel| auto_cancel.on_new_commit.clone())
                 .unwrap_or_else(|| "conservative".to_owned());
+            cancel_on_job_failure = plan
+                .auto_cancel
+                .as_ref()
+                .and_then(|auto_cancel| auto_cancel.on_job_failure.clone());
             plan.jobs
                 .into_iter()
                 .map(|job| new_job(job, user.id))
@@ -173,6 +178,11 @@ pub(crate) async fn create_pipeline_with(
     if let Some(upstream) = &upstream {
         app.store
             .insert_pipeline_link(upstream.bridge_id, upstream.pipeline_id, pipeline.id)
+            .await?;
+    }
+    if let Some(mode) = &cancel_on_job_failure {
+        app.store
+            .set_pipeline_auto_cancel_on_job_failure(pipeline.id, mode)
             .await?;
     }
     if !jobs.is_empty() {
