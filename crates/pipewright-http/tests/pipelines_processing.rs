@@ -1130,3 +1130,23 @@ async fn deleting_a_pipeline_releases_its_resource_groups() {
         "pending"
     );
 }
+
+#[tokio::test]
+async fn developers_cannot_cancel_or_retry_pipelines_of_a_protected_branch() {
+    let t = TestApp::new().await;
+    let ci = t.project_with_ci("a:\n  script: x\n").await;
+    let developer = t.create_user("dev").await;
+    member(&t, ci.project_id, &developer, 30).await;
+    let path = format!("/api/v4/projects/{}/pipelines/{}", ci.project_id, ci.pipeline_id);
+    // `main` is protected (Maintainers push and merge) from the project's creation.
+    for action in ["cancel", "retry"] {
+        t.post(&format!("{path}/{action}"))
+            .token(&developer.token)
+            .await
+            .expect_status(StatusCode::FORBIDDEN);
+    }
+    t.post(&format!("/api/v4/projects/{}/pipelines/999/cancel", ci.project_id))
+        .token(&developer.token)
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+}

@@ -751,3 +751,62 @@ async fn e1_job_token_of_another_project_follows_the_inbound_scope() {
         .jobs();
     assert_eq!(jobs.len(), 1);
 }
+
+#[tokio::test]
+async fn e1_internal_projects_follow_the_visibility_table() {
+    let t = TestApp::new().await;
+    let outsider = t.create_user("outsider").await;
+    t.project_with_ci_as(
+        ROOT_TOKEN,
+        "corp",
+        json!({ "visibility": "internal" }),
+        THREE_JOBS,
+    )
+    .await;
+    t.project_with_ci_as(
+        ROOT_TOKEN,
+        "corp-closed",
+        json!({ "visibility": "internal", "public_jobs": false }),
+        THREE_JOBS,
+    )
+    .await;
+    // internal + public jobs: any signed-in user reads them.
+    let jobs = t
+        .get("/api/v4/projects/1/jobs")
+        .token(&outsider.token)
+        .await
+        .expect_status(StatusCode::OK)
+        .jobs();
+    assert_eq!(jobs.len(), 3);
+    // internal, jobs not public: a signed-in non-member sees the project but not its jobs.
+    let response = t
+        .get("/api/v4/projects/2/jobs")
+        .token(&outsider.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    assert_eq!(response.json(), json!({ "message": "403 Forbidden" }));
+}
+
+/// jobs-api.md E2 [inferred]: a caller who may read the pipeline but not its builds gets an
+/// empty list, not 403.
+#[tokio::test]
+#[ignore = "bug (spec marks it [inferred]): E2 answers 403 when the caller may read the pipeline but not its builds (public project, public_jobs=false, anonymous); the spec says 200 []"]
+async fn e2_without_read_build_is_an_empty_list() {
+    let t = TestApp::new().await;
+    let ci = t
+        .project_with_ci_as(
+            ROOT_TOKEN,
+            "open",
+            json!({ "visibility": "public", "public_jobs": false }),
+            THREE_JOBS,
+        )
+        .await;
+    let response = t
+        .get(&format!(
+            "/api/v4/projects/{}/pipelines/{}/jobs",
+            ci.project_id, ci.pipeline_id
+        ))
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert!(response.jobs().is_empty());
+}
