@@ -56,8 +56,10 @@ pub struct JobEntity {
     pub artifacts_file: Option<ArtifactFileEntity>,
     pub artifacts: Vec<JobArtifactEntity>,
     pub runner: Option<RunnerEntity>,
-    /// Present (possibly `null`) on builds.
-    pub runner_manager: Option<serde_json::Value>,
+    /// Present (possibly `null`) on builds, absent on bridges (a retried bridge is rendered
+    /// with this entity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runner_manager: Option<Option<serde_json::Value>>,
     pub artifacts_expire_at: Option<String>,
     pub archived: bool,
     pub tag_list: Vec<String>,
@@ -124,7 +126,7 @@ impl JobEntity {
                 .runner
                 .as_ref()
                 .map(|runner| RunnerEntity::new(runner, now, job.status.is_executing())),
-            runner_manager: None,
+            runner_manager: job.is_build().then_some(None),
             artifacts_expire_at: opt_timestamp(view.artifacts.expire_at),
             archived: false,
             tag_list: job.tag_list.clone(),
