@@ -20,6 +20,10 @@ pub struct Sizes {
     /// Pending jobs handed out in the dispatch scenario, and the runners racing for them.
     pub dispatch_jobs: usize,
     pub dispatch_runners: usize,
+    /// The dispatch race stops after this long even if jobs are left (a slow server must not
+    /// push the suite past its time budget); the checks then cover the jobs handed out.
+    #[serde(skip)]
+    pub dispatch_limit: Duration,
     /// Running jobs receiving log chunks, chunks per job and chunk size.
     pub trace_jobs: usize,
     pub trace_chunks: usize,
@@ -49,6 +53,7 @@ impl Sizes {
             jobs_per_pipeline: 20,
             dispatch_jobs: 10_000,
             dispatch_runners: 50,
+            dispatch_limit: Duration::from_secs(60),
             trace_jobs: 200,
             trace_chunks: 100,
             trace_chunk_bytes: 4096,
@@ -86,6 +91,7 @@ impl Sizes {
             jobs_per_pipeline: 20,
             dispatch_jobs: 200,
             dispatch_runners: 8,
+            dispatch_limit: Duration::from_secs(120),
             trace_jobs: 10,
             trace_chunks: 10,
             trace_chunk_bytes: 4096,
