@@ -20,6 +20,21 @@ async fn reload(app: &App, pipeline_id: i64) -> Result<Pipeline> {
         .ok_or_else(Error::record_not_found)
 }
 
+/// GitLab's `update_pipeline` (cancel, retry): Developer+, and on a protected branch the
+/// right to push or merge to it.
+async fn require_update_pipeline(
+    app: &App,
+    access: &ProjectAccess,
+    pipeline: &Pipeline,
+) -> Result<()> {
+    let ref_ok = pipeline.tag
+        || crate::protected_refs::may_write_ref(app, access, &pipeline.ref_name).await?;
+    if !access.can_update_build() || !ref_ok {
+        return Err(Error::forbidden());
+    }
+    Ok(())
+}
+
 /// Writes transitions computed over `jobs` (compare-and-set on each `from`).
 async fn apply(app: &App, jobs: &[Job], transitions: &[Transition]) -> Result<()> {
     let now = pipewright_store::now_ms();
@@ -66,9 +81,7 @@ pub async fn cancel(
 ) -> Result<Pipeline> {
     actor.require_write_scope()?;
     let pipeline = find_pipeline(app, access, pipeline_id).await?;
-    if !access.can_update_build() {
-        return Err(Error::forbidden());
-    }
+    require_update_pipeline(app, access, &pipeline).await?;
     cancel_jobs(app, pipeline.id, |_| true).await?;
     crate::downstream::cancel_child_pipelines(app, pipeline.id).await?;
     reload(app, pipeline.id).await
@@ -85,9 +98,7 @@ pub async fn retry(
     actor.require_write_scope()?;
     let user = actor.require_user()?.clone();
     let pipeline = find_pipeline(app, access, pipeline_id).await?;
-    if !access.can_update_build() {
-        return Err(Error::forbidden());
-    }
+    require_update_pipeline(app, access, &pipeline).await?;
     let jobs = app.store.pipeline_jobs(pipeline.id, false).await?;
     let candidates: Vec<_> = jobs.iter().map(processing_job).collect();
     let plan = plan_retry(&candidates);

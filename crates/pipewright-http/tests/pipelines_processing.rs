@@ -1137,7 +1137,10 @@ async fn developers_cannot_cancel_or_retry_pipelines_of_a_protected_branch() {
     let ci = t.project_with_ci("a:\n  script: x\n").await;
     let developer = t.create_user("dev").await;
     member(&t, ci.project_id, &developer, 30).await;
-    let path = format!("/api/v4/projects/{}/pipelines/{}", ci.project_id, ci.pipeline_id);
+    let path = format!(
+        "/api/v4/projects/{}/pipelines/{}",
+        ci.project_id, ci.pipeline_id
+    );
     // `main` is protected (Maintainers push and merge) from the project's creation.
     for action in ["cancel", "retry"] {
         t.post(&format!("{path}/{action}"))
@@ -1145,8 +1148,11 @@ async fn developers_cannot_cancel_or_retry_pipelines_of_a_protected_branch() {
             .await
             .expect_status(StatusCode::FORBIDDEN);
     }
-    t.post(&format!("/api/v4/projects/{}/pipelines/999/cancel", ci.project_id))
-        .token(&developer.token)
-        .await
-        .expect_status(StatusCode::NOT_FOUND);
+    t.post(&format!(
+        "/api/v4/projects/{}/pipelines/999/cancel",
+        ci.project_id
+    ))
+    .token(&developer.token)
+    .await
+    .expect_status(StatusCode::NOT_FOUND);
 }
