@@ -960,3 +960,28 @@ async fn cancelling_a_pipeline_cancels_its_children_and_a_retry_triggers_again()
     assert_eq!(bridge(&t, project, pipeline).await["status"], "success");
     assert_eq!(t.pipeline_status(project, pipeline).await, "success");
 }
+
+#[tokio::test]
+async fn watchdogs_leave_a_bridge_waiting_on_its_downstream_pipeline_alone() {
+    let t = TestApp::new().await;
+    let yaml = "deploy:\n  trigger:\n    include: ci/child.yml\n    strategy: depend\n";
+    let (project, _, pipeline) = project_with_files(
+        &t,
+        ROOT_TOKEN,
+        "demo",
+        json!({}),
+        &[(".gitlab-ci.yml", yaml), ("ci/child.yml", CHILD_YAML)],
+    )
+    .await;
+    let pipeline = pipeline.expect("pipeline");
+    assert_eq!(bridge(&t, project, pipeline).await["status"], "running");
+
+    // Two hours later: a build that long without an update would be dropped.
+    let later = pipewright_core::now_ms() + 2 * 3600 * 1000;
+    let watchdogs = pipewright_core::scheduler::Watchdogs::default();
+    pipewright_core::scheduler::tick(&t.app, later, &watchdogs)
+        .await
+        .expect("tick");
+    settle(&t).await;
+    assert_eq!(bridge(&t, project, pipeline).await["status"], "running");
+}

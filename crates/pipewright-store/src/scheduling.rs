@@ -45,7 +45,7 @@ impl Store {
         into_jobs(rows)
     }
 
-    /// Jobs in `status` whose last update (state change, log chunk, keep-alive) is older than
+    /// Builds in `status` whose last update (state change, log chunk, keep-alive) is older than
     /// `before`: the watchdogs' candidates.
     pub async fn jobs_not_updated_since(
         &self,
@@ -56,7 +56,8 @@ impl Store {
         // The status is written into the SQL (it is one of our own constants): SQLite picks
         // the per-status partial index only for a literal it can see when planning.
         let rows: Vec<JobRow> = sqlx::query_as(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE status = '{}' AND updated_at < $1
+            // Builds only: a bridge waits on its downstream pipeline, not on a runner.
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE status = '{}' AND updated_at < $1 AND kind = 'build'
              ORDER BY updated_at, id LIMIT $2",
             status.as_str()
         ))
@@ -78,7 +79,7 @@ impl Store {
             // `started_at < now` is implied by the deadline test; it lets the running jobs'
             // start-time index bound the scan.
             "SELECT {JOB_COLUMNS} FROM jobs WHERE status = 'running' AND started_at < $2
-                AND timeout IS NOT NULL AND started_at + timeout * 1000 + $1 < $2
+                AND timeout IS NOT NULL AND started_at + timeout * 1000 + $1 < $2 AND kind = 'build'
              ORDER BY started_at, id LIMIT $3"
         ))
         .bind(margin_ms)
