@@ -33,6 +33,7 @@ pub mod protected_refs;
 pub mod queue;
 pub mod repository;
 pub mod resource_groups;
+pub mod runner_scope;
 pub mod runners;
 pub mod scheduler;
 pub mod settings;

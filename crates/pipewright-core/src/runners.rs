@@ -207,6 +207,9 @@ pub async fn request_job(app: &App, request: &JobRequest) -> Result<JobRequestOu
         .iter()
         .filter(|job| runner_can_pick(&runner, job))
     {
+        if !crate::runner_scope::may_run(app, &runner, job).await? {
+            continue;
+        }
         // GitLab drops a job whose dependencies lost their artifacts instead of handing it out.
         if crate::artifacts::fail_if_missing_dependency(app, job).await? {
             continue;
@@ -259,9 +262,8 @@ pub fn runner_can_pick(runner: &Runner, job: &Job) -> bool {
     }
     let scope_ok = match runner.runner_type.as_str() {
         "project_type" => runner.project_id == Some(job.project_id),
-        // Group runners need the project's ancestry; until groups land only instance and
-        // project runners take jobs.
-        "group_type" => false,
+        // The project's ancestry is checked by `runner_scope::may_run`.
+        "group_type" => runner.group_id.is_some(),
         _ => true,
     };
     let tags_ok = if job.tag_list.is_empty() {

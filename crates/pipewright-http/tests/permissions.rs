@@ -1545,3 +1545,60 @@ async fn git_clones_with_a_job_token_follow_the_job_token_scope() {
         .await
         .expect_status(StatusCode::OK);
 }
+
+#[tokio::test]
+async fn group_runners_take_their_groups_jobs_and_protected_runners_protected_ones() {
+    let t = TestApp::new().await;
+    let group = create_group(&t, ROOT_TOKEN, json!({ "name": "G", "path": "g" })).await;
+    let sub = create_group(
+        &t,
+        ROOT_TOKEN,
+        json!({ "name": "S", "path": "s", "parent_id": group["id"] }),
+    )
+    .await;
+    let inside = t
+        .project_with_ci_as(
+            ROOT_TOKEN,
+            "inside",
+            json!({ "namespace_id": sub["id"] }),
+            ONE_JOB,
+        )
+        .await;
+    let outside = t
+        .project_with_ci_as(ROOT_TOKEN, "outside", json!({}), ONE_JOB)
+        .await;
+    let group_runner = t
+        .create_runner(
+            ROOT_TOKEN,
+            json!({ "runner_type": "group_type", "group_id": group["id"] }),
+        )
+        .await;
+    let job = t.claim(&group_runner).await;
+    assert_eq!(job.payload["job_info"]["project_id"], inside.project_id);
+    t.request_job(&group_runner)
+        .await
+        .expect_status(StatusCode::NO_CONTENT);
+
+    t.post(&format!(
+        "/api/v4/projects/{}/repository/commits",
+        outside.project_id
+    ))
+    .token(ROOT_TOKEN)
+    .json(commit_body("feature", Some("main"), "f.txt"))
+    .await
+    .expect_status(StatusCode::CREATED);
+    let protected_runner = t
+        .create_runner(
+            ROOT_TOKEN,
+            json!({ "runner_type": "instance_type", "access_level": "ref_protected" }),
+        )
+        .await;
+    let main_job = t.claim(&protected_runner).await;
+    assert_eq!(main_job.payload["git_info"]["ref"], "main");
+    t.request_job(&protected_runner)
+        .await
+        .expect_status(StatusCode::NO_CONTENT);
+    let any = t.instance_runner().await;
+    let feature_job = t.claim(&any).await;
+    assert_eq!(feature_job.payload["git_info"]["ref"], "feature");
+}
