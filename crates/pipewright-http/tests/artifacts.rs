@@ -188,7 +188,10 @@ async fn rust_style_upload_then_dependency_download_and_user_api() {
     let project = ci.project_id;
     let runner = t.instance_runner().await;
     let build = t.claim(&runner).await;
-    let archive = zip_of(&[("dist/a.txt", b"hello artifacts"), ("dist/sub/b.bin", &[9u8; 5000])]);
+    let archive = zip_of(&[
+        ("dist/a.txt", b"hello artifacts"),
+        ("dist/sub/b.bin", &[9u8; 5000]),
+    ]);
 
     let response = upload_fields(
         &t,
@@ -308,7 +311,10 @@ async fn rust_style_upload_then_dependency_download_and_user_api() {
 
     // User-facing: the archive, one file, and both by ref.
     let whole = t
-        .get(&format!("/api/v4/projects/{project}/jobs/{}/artifacts", build.id))
+        .get(&format!(
+            "/api/v4/projects/{project}/jobs/{}/artifacts",
+            build.id
+        ))
         .token(ROOT_TOKEN)
         .await
         .expect_status(StatusCode::OK);
@@ -390,9 +396,12 @@ async fn rust_style_upload_then_dependency_download_and_user_api() {
     .await
     .expect_status(StatusCode::NOT_FOUND);
     // Anonymous callers are refused.
-    t.get(&format!("/api/v4/projects/{project}/jobs/{}/artifacts", build.id))
-        .await
-        .expect_status(StatusCode::UNAUTHORIZED);
+    t.get(&format!(
+        "/api/v4/projects/{project}/jobs/{}/artifacts",
+        build.id
+    ))
+    .await
+    .expect_status(StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -580,10 +589,13 @@ async fn keep_delete_and_erase() {
     let job = t.job(project, build.id).await;
     assert_eq!(job["artifacts"], serde_json::json!([]));
     assert!(job.get("artifacts_file").is_none());
-    t.get(&format!("/api/v4/projects/{project}/jobs/{}/artifacts", build.id))
-        .token(ROOT_TOKEN)
-        .await
-        .expect_status(StatusCode::NOT_FOUND);
+    t.get(&format!(
+        "/api/v4/projects/{project}/jobs/{}/artifacts",
+        build.id
+    ))
+    .token(ROOT_TOKEN)
+    .await
+    .expect_status(StatusCode::NOT_FOUND);
     t.post(&format!(
         "/api/v4/projects/{project}/jobs/{}/artifacts/keep",
         build.id
@@ -599,7 +611,10 @@ async fn keep_delete_and_erase() {
         .expect_status(StatusCode::CREATED);
     t.succeed(&test).await;
     let erased = t
-        .post(&format!("/api/v4/projects/{project}/jobs/{}/erase", test.id))
+        .post(&format!(
+            "/api/v4/projects/{project}/jobs/{}/erase",
+            test.id
+        ))
         .token(ROOT_TOKEN)
         .await
         .expect_status(StatusCode::CREATED)
@@ -608,10 +623,13 @@ async fn keep_delete_and_erase() {
     assert!(erased.get("artifacts_file").is_none());
     assert_eq!(erased["artifacts_expire_at"], Value::Null);
     assert!(erased["erased_at"].is_string());
-    t.post(&format!("/api/v4/projects/{project}/jobs/{}/erase", test.id))
-        .token(ROOT_TOKEN)
-        .await
-        .expect_status(StatusCode::FORBIDDEN);
+    t.post(&format!(
+        "/api/v4/projects/{project}/jobs/{}/erase",
+        test.id
+    ))
+    .token(ROOT_TOKEN)
+    .await
+    .expect_status(StatusCode::FORBIDDEN);
     let key = t
         .data_dir()
         .join("artifacts")
@@ -655,10 +673,13 @@ async fn expired_dependency_fails_the_dependent_job_at_pick_up() {
     assert!(job.get("artifacts_file").is_none());
     // The expiry date stays: that is how the dependent job learns the artifacts expired.
     assert!(job["artifacts_expire_at"].is_string());
-    t.get(&format!("/api/v4/projects/{project}/jobs/{}/artifacts", build.id))
-        .token(ROOT_TOKEN)
-        .await
-        .expect_status(StatusCode::NOT_FOUND);
+    t.get(&format!(
+        "/api/v4/projects/{project}/jobs/{}/artifacts",
+        build.id
+    ))
+    .token(ROOT_TOKEN)
+    .await
+    .expect_status(StatusCode::NOT_FOUND);
 
     // Backdate the expiry so it is in the past for the real clock too.
     t.app

@@ -166,22 +166,31 @@ async fn e6_read_build_ability() {
         .json(json!({ "user_id": guest.id, "access_level": 10 }))
         .await
         .expect_status(StatusCode::CREATED);
-    let path = format!("/api/v4/projects/{}/jobs/1", ci.project_id);
-    let response = t
-        .get(&path)
-        .token(&guest.token)
-        .await
-        .expect_status(StatusCode::FORBIDDEN);
-    assert_eq!(response.json(), json!({ "message": "403 Forbidden" }));
-    let response = t
-        .get(&path)
-        .token(&outsider.token)
-        .await
-        .expect_status(StatusCode::NOT_FOUND);
-    assert_eq!(
-        response.json(),
-        json!({ "message": "404 Project Not Found" })
-    );
+    for path in [
+        format!("/api/v4/projects/{}/jobs/1", ci.project_id),
+        format!("/api/v4/projects/{}/jobs/1/trace", ci.project_id),
+    ] {
+        let response = t
+            .get(&path)
+            .token(&guest.token)
+            .await
+            .expect_status(StatusCode::FORBIDDEN);
+        assert_eq!(
+            response.json(),
+            json!({ "message": "403 Forbidden" }),
+            "{path}"
+        );
+        let response = t
+            .get(&path)
+            .token(&outsider.token)
+            .await
+            .expect_status(StatusCode::NOT_FOUND);
+        assert_eq!(
+            response.json(),
+            json!({ "message": "404 Project Not Found" }),
+            "{path}"
+        );
+    }
 }
 
 // ---- E7 ------------------------------------------------------------------------------
@@ -363,5 +372,21 @@ async fn e7_the_job_token_is_masked_in_the_stored_log() {
         text,
         format!("token={} done\n", "x".repeat(job.token.len())),
         "same length, token replaced"
+    );
+}
+
+#[tokio::test]
+async fn e7_head_has_the_headers_and_no_body() {
+    let t = TestApp::new().await;
+    let (project, job) = job_with_log(&t).await;
+    let response = t
+        .head(&format!("/api/v4/projects/{project}/jobs/{job}/trace"))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK);
+    assert!(response.body.is_empty());
+    assert_eq!(
+        response.header("content-disposition"),
+        Some(format!("infile; filename=\"{job}.log\"").as_str())
     );
 }
