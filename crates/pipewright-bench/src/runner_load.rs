@@ -266,3 +266,26 @@ pub async fn verify_traces(
         ),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exactly_once_catches_duplicates_strays_and_gaps() {
+        let seeded = [1, 2, 3];
+        assert!(exactly_once(&seeded, &[(0, 1), (1, 2), (0, 3)], true).0);
+        assert!(!exactly_once(&seeded, &[(0, 1), (1, 1), (0, 3)], false).0);
+        assert!(!exactly_once(&seeded, &[(0, 1), (1, 9)], false).0);
+        assert!(!exactly_once(&seeded, &[(0, 1)], true).0);
+        assert!(exactly_once(&seeded, &[(0, 1)], false).0);
+    }
+
+    #[test]
+    fn trace_chunks_have_the_asked_size_and_differ() {
+        let a = trace_chunk(7, 0, 4096);
+        assert_eq!(a.len(), 4096);
+        assert_ne!(a, trace_chunk(7, 1, 4096));
+        assert_ne!(a, trace_chunk(8, 0, 4096));
+    }
+}

@@ -220,3 +220,16 @@ pub async fn run(
     );
     Ok((row, result))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_is_gitlabs_keyset_cursor() {
+        let decoded = base64::engine::general_purpose::URL_SAFE
+            .decode(cursor(42))
+            .unwrap_or_default();
+        assert_eq!(decoded, br#"{"id":"42","_kd":"n"}"#);
+    }
+}

@@ -134,19 +134,21 @@ pub fn workspace_root() -> PathBuf {
 pub fn build_server_binary() -> anyhow::Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = std::process::Command::new(cargo)
+        // The same package set as `cargo run -p pipewright-bench` (which already depends on
+        // the server crate), so feature unification matches and nothing is rebuilt.
         .args([
             "build",
             "--release",
             "-p",
-            "pipewright",
-            "--bin",
+            "pipewright-bench",
+            "-p",
             "pipewright",
         ])
         .current_dir(workspace_root())
         .status()
         .context("running cargo build for the server")?;
     if !status.success() {
-        bail!("cargo build --release -p pipewright failed");
+        bail!("cargo build --release -p pipewright-bench -p pipewright failed");
     }
     release_binary()
 }
