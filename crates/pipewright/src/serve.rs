@@ -131,9 +131,13 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Server> {
         None
     };
 
+    // Expired artifacts go once a minute (GitLab's expiry worker runs on a similar cadence).
+    let sweeper = pipewright_core::artifacts::spawn_sweeper(app.clone(), Duration::from_secs(60));
+
     let stop = shutdown.clone();
     let handle = tokio::spawn(async move {
         stop.cancelled().await;
+        sweeper.abort();
         if let Some(runner) = runner {
             runner.await?;
         }
