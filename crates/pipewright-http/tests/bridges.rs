@@ -985,3 +985,49 @@ async fn watchdogs_leave_a_bridge_waiting_on_its_downstream_pipeline_alone() {
     settle(&t).await;
     assert_eq!(bridge(&t, project, pipeline).await["status"], "running");
 }
+
+#[tokio::test]
+async fn the_timer_redoes_bridge_work_the_queue_lost() {
+    let t = TestApp::new().await;
+    let yaml = "deploy:\n  when: manual\n  trigger:\n    include: ci/child.yml\n";
+    let (project, _, pipeline) = project_with_files(
+        &t,
+        ROOT_TOKEN,
+        "demo",
+        json!({}),
+        &[(".gitlab-ci.yml", yaml), ("ci/child.yml", CHILD_YAML)],
+    )
+    .await;
+    let pipeline = pipeline.expect("pipeline");
+    let id = bridge(&t, project, pipeline).await["id"]
+        .as_i64()
+        .expect("id");
+
+    // A bridge made pending behind processing's back, as if the queue died with the process.
+    let job = t.app.store.job_by_id(id).await.expect("read").expect("job");
+    let mut update = pipewright_store::JobStateUpdate::of(&job);
+    update.status = pipewright_core::Status::Pending;
+    assert!(
+        t.app
+            .store
+            .update_job_state(id, job.status, &update)
+            .await
+            .expect("write")
+    );
+    let watchdogs = pipewright_core::scheduler::Watchdogs::default();
+    let now = pipewright_core::now_ms();
+    pipewright_core::scheduler::tick(&t.app, now, &watchdogs)
+        .await
+        .expect("tick");
+    settle(&t).await;
+    // Within the grace period the queue is trusted.
+    assert_eq!(bridge(&t, project, pipeline).await["status"], "pending");
+
+    pipewright_core::scheduler::tick(&t.app, now + 120_000, &watchdogs)
+        .await
+        .expect("tick");
+    settle(&t).await;
+    let recovered = bridge(&t, project, pipeline).await;
+    assert_eq!(recovered["status"], "success");
+    assert!(recovered["downstream_pipeline"]["id"].is_i64());
+}

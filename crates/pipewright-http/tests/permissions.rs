@@ -627,7 +627,7 @@ async fn git_pushes_to_protected_branches_are_declined_like_a_pre_receive_hook()
     let dir = work.path().to_owned();
     let dev_url = format!("http://dev:{}@{address}/root/demo.git", dev.token);
     let root_url = format!("http://root:{ROOT_TOKEN}@{address}/root/demo.git");
-    let (declined, feature_ok, delete_declined) = tokio::task::spawn_blocking(move || {
+    let (declined, feature_ok, delete_declined, forced, side) = tokio::task::spawn_blocking(move || {
         let (ok, err) = git(&dir, &["clone", &dev_url, "clone"]);
         assert!(ok, "clone: {err}");
         let clone = dir.join("clone");
@@ -640,7 +640,14 @@ async fn git_pushes_to_protected_branches_are_declined_like_a_pre_receive_hook()
         let declined = git(&clone, &["push", "origin", "HEAD:main"]);
         let feature = git(&clone, &["push", "origin", "HEAD:refs/heads/feature"]);
         let deleted = git(&clone, &["push", &root_url, ":main"]);
-        (declined, feature, deleted)
+        // Rewriting history of a protected branch: refused unless a rule allows it.
+        git(&clone, &["reset", "--hard", "HEAD~1"]);
+        std::fs::write(clone.join("other.txt"), "y").expect("write");
+        git(&clone, &["add", "other.txt"]);
+        git(&clone, &["commit", "-m", "other"]);
+        let forced = git(&clone, &["push", "--force", &root_url, "HEAD:main"]);
+        let fast_forward = git(&clone, &["push", &root_url, "HEAD:refs/heads/side"]);
+        (declined, feature, deleted, forced, fast_forward)
     })
     .await
     .expect("git");
@@ -668,6 +675,15 @@ async fn git_pushes_to_protected_branches_are_declined_like_a_pre_receive_hook()
         "{}",
         delete_declined.1
     );
+    assert!(!forced.0, "force push to main accepted");
+    assert!(
+        forced.1.contains(
+            "GitLab: You are not allowed to force push code to a protected branch on this project."
+        ),
+        "{}",
+        forced.1
+    );
+    assert!(side.0, "push to side refused: {}", side.1);
     let branches = t
         .get(&format!(
             "/api/v4/projects/{project_id}/repository/branches"
@@ -681,7 +697,7 @@ async fn git_pushes_to_protected_branches_are_declined_like_a_pre_receive_hook()
         .iter()
         .filter_map(|branch| branch["name"].as_str())
         .collect();
-    assert_eq!(names, ["feature", "main"]);
+    assert_eq!(names, ["feature", "main", "side"]);
 }
 
 // ---- CI/CD job token scope -------------------------------------------------------------

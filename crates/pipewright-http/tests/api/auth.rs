@@ -159,7 +159,8 @@ async fn an_expired_token_is_an_oauth_style_401() {
     let alice = t.create_user("alice").await;
     let today = chrono::Utc::now().date_naive();
     let yesterday = (today - chrono::Days::new(1)).to_string();
-    let tomorrow = (today + chrono::Days::new(1)).to_string();
+    // Two days ahead so a run across midnight UTC cannot expire it.
+    let later = (today + chrono::Days::new(2)).to_string();
 
     for expired in [yesterday, today.to_string()] {
         let (_, token) = t.create_token(alice.id, &["api"], Some(&expired)).await;
@@ -182,7 +183,7 @@ async fn an_expired_token_is_an_oauth_style_401() {
                 .is_some_and(|value| value.starts_with("Bearer"))
         );
     }
-    let (_, token) = t.create_token(alice.id, &["api"], Some(&tomorrow)).await;
+    let (_, token) = t.create_token(alice.id, &["api"], Some(&later)).await;
     t.get("/api/v4/user")
         .token(&token)
         .await

@@ -27,23 +27,40 @@
 //!
 //! # Fixtures
 //!
-//! * users: `create_user(username)` -> [`TestUser`] with an `api` token;
-//!   `create_token(user_id, scopes, expires_at)`.
+//! * users: `create_user(username)` -> [`TestUser`] (made by root, with an `api` token);
+//!   `create_token(user_id, scopes, expires_at)` -> (token id, clear token).
 //! * projects: `create_project(token, body)`; `project_with_ci(yaml)` creates `root/demo`
-//!   and commits `.gitlab-ci.yml` to `main`, which starts a push pipeline ([`CiProject`]).
+//!   and commits `.gitlab-ci.yml` to `main`, which starts a push pipeline ([`CiProject`]);
+//!   `project_with_ci_as(token, name, extra attributes, yaml)` for other owners/settings;
+//!   `update_ci(token, project, yaml)` pushes again and returns the new pipeline's id.
+//!   A new push auto-cancels an older pipeline of the same ref if nothing in it started.
 //! * repository: `commit(token, project, branch, actions)` through the Commits API.
-//! * pipelines and jobs: `pipeline_jobs(project, pipeline)` (E2 with retried jobs, by name),
+//! * pipelines and jobs (as root): `pipeline(project, id)`, `pipeline_status`,
+//!   `latest_pipeline(token, project)`, `pipeline_jobs(project, pipeline)` (E2 with retried
+//!   jobs, keyed by name, latest attempt), `job_statuses`, `job_id(project, pipeline, name)`,
 //!   `job(project, job_id)` (E6, shape-checked).
 //! * runners: `instance_runner()` / `create_runner(token, body)` -> [`TestRunner`], then
-//!   drive jobs like a runner does: `request_job`, `claim` (201 expected), `append_trace`
-//!   (`PATCH /jobs/:id/trace` with `Content-Range`), `update_job` (`PUT /jobs/:id`),
-//!   `succeed`/`fail`, and `run_next(runner, log, state)` for the whole life of one job.
+//!   drive jobs like a runner does: `request_job` / `request_job_with(body)`, `claim`
+//!   (expects 201, returns a [`ClaimedJob`] with id, token and payload), `append_trace`
+//!   (`PATCH /jobs/:id/trace` with `JOB-TOKEN` and `Content-Range: start-end`), `update_job`
+//!   (`PUT /jobs/:id`), `succeed` / `fail(job, reason, exit_code)`, `run_next(runner, log,
+//!   state)` for one job's whole life, and `drain(runner, state)` to run every job the
+//!   runner can get until it answers 204.
 //!
 //! # Snapshots
 //!
-//! [`redact`] replaces what changes between runs (timestamps, ids, shas, tokens, durations)
-//! with placeholders; use it with `insta::assert_json_snapshot!` on an [`Ordered`] so the
-//! snapshot keeps GitLab's key order.
+//! [`ordered::redact`] replaces what changes between runs (timestamps, ids, shas, tokens,
+//! durations) with placeholders; use it with `insta::assert_json_snapshot!` on an
+//! [`Ordered`] so the snapshot keeps GitLab's key order. Snapshots live in
+//! `tests/api/snapshots/`; after an intended change, re-run with `INSTA_UPDATE=always` (or
+//! `cargo insta review`) and review the diff like code.
+//!
+//! # Layout and known bugs
+//!
+//! One test binary, `tests/api.rs`, with one module per area in `tests/api/`. A test that
+//! shows a product bug is `#[ignore = "bug: ..."]`; list them with
+//! `cargo test -p pipewright-http --test api -- --ignored` (each must fail until fixed,
+//! then lose its `ignore`).
 
 #![allow(
     dead_code,
