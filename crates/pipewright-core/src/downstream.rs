@@ -27,6 +27,25 @@ pub use queue::DownstreamQueue;
 use crate::App;
 use crate::error::Result;
 
+/// How long queued work may take before [`recover`] redoes it.
+const RECOVERY_GRACE_MS: i64 = 60_000;
+/// Pipelines one recovery pass queues at most; the rest wait for the next pass.
+const RECOVERY_BATCH: i64 = 500;
+
+/// Queues the pipelines whose bridge work was lost (the queue lives in memory and dies with
+/// the process): bridges still `pending`, and dependent bridges of finished pipelines. Run
+/// by the scheduler's timer; returns how many pipelines were queued.
+pub async fn recover(app: &App, now: i64) -> Result<usize> {
+    let pipelines = app
+        .store
+        .pipelines_with_stale_bridges(now.saturating_sub(RECOVERY_GRACE_MS), RECOVERY_BATCH)
+        .await?;
+    for pipeline_id in &pipelines {
+        app.downstream.push(app, *pipeline_id);
+    }
+    Ok(pipelines.len())
+}
+
 /// Everything the worker does for one processed pipeline.
 async fn handle_pipeline(app: &App, pipeline_id: i64) -> Result<()> {
     trigger::trigger_pending_bridges(app, pipeline_id).await?;

@@ -125,6 +125,7 @@ pub async fn tick(app: &App, now: i64, watchdogs: &Watchdogs) -> Result<TickRepo
             report.canceled.push(job.id);
         }
     }
+    crate::downstream::recover(app, now).await?;
     Ok(report)
 }
 

@@ -102,4 +102,29 @@ impl Store {
         query.push(")");
         Ok(query.build_query_as().fetch_all(&self.read).await?)
     }
+
+    /// Pipelines whose bridges wait for work that the in-process queue should have done by
+    /// `before` (e.g. lost in a restart): pipelines with `pending` bridges, and finished
+    /// downstream pipelines whose bridge is still `running`.
+    pub async fn pipelines_with_stale_bridges(
+        &self,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT pipeline_id FROM jobs
+             WHERE status = 'pending' AND kind = 'bridge' AND updated_at < $1
+             UNION
+             SELECT links.downstream_pipeline_id FROM jobs
+             JOIN pipeline_links AS links ON links.bridge_id = jobs.id
+             JOIN pipelines ON pipelines.id = links.downstream_pipeline_id
+             WHERE jobs.status = 'running' AND jobs.kind = 'bridge' AND jobs.updated_at < $1
+                AND pipelines.status IN ('success', 'failed', 'canceled', 'skipped')
+             LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.write)
+        .await?)
+    }
 }
