@@ -16,6 +16,7 @@ pub mod coverage;
 pub mod downstream;
 pub mod environment;
 pub mod error;
+pub mod force_push_guard;
 pub mod groups;
 pub mod job_actions;
 pub mod job_options;

@@ -194,6 +194,9 @@ async fn serve(
                 .into_response());
         }
         consumed = commands.consumed;
+        pipewright_core::force_push_guard::prepare_receive(app, access.project.id)
+            .await
+            .map_err(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error"))?;
     }
     let body = std::io::Cursor::new(consumed).chain(body);
 

@@ -627,30 +627,31 @@ async fn git_pushes_to_protected_branches_are_declined_like_a_pre_receive_hook()
     let dir = work.path().to_owned();
     let dev_url = format!("http://dev:{}@{address}/root/demo.git", dev.token);
     let root_url = format!("http://root:{ROOT_TOKEN}@{address}/root/demo.git");
-    let (declined, feature_ok, delete_declined, forced, side) = tokio::task::spawn_blocking(move || {
-        let (ok, err) = git(&dir, &["clone", &dev_url, "clone"]);
-        assert!(ok, "clone: {err}");
-        let clone = dir.join("clone");
-        git(&clone, &["config", "user.email", "dev@example.com"]);
-        git(&clone, &["config", "user.name", "Dev"]);
-        std::fs::write(clone.join("new.txt"), "x").expect("write");
-        git(&clone, &["add", "new.txt"]);
-        let (ok, err) = git(&clone, &["commit", "-m", "new"]);
-        assert!(ok, "commit: {err}");
-        let declined = git(&clone, &["push", "origin", "HEAD:main"]);
-        let feature = git(&clone, &["push", "origin", "HEAD:refs/heads/feature"]);
-        let deleted = git(&clone, &["push", &root_url, ":main"]);
-        // Rewriting history of a protected branch: refused unless a rule allows it.
-        git(&clone, &["reset", "--hard", "HEAD~1"]);
-        std::fs::write(clone.join("other.txt"), "y").expect("write");
-        git(&clone, &["add", "other.txt"]);
-        git(&clone, &["commit", "-m", "other"]);
-        let forced = git(&clone, &["push", "--force", &root_url, "HEAD:main"]);
-        let fast_forward = git(&clone, &["push", &root_url, "HEAD:refs/heads/side"]);
-        (declined, feature, deleted, forced, fast_forward)
-    })
-    .await
-    .expect("git");
+    let (declined, feature_ok, delete_declined, forced, side) =
+        tokio::task::spawn_blocking(move || {
+            let (ok, err) = git(&dir, &["clone", &dev_url, "clone"]);
+            assert!(ok, "clone: {err}");
+            let clone = dir.join("clone");
+            git(&clone, &["config", "user.email", "dev@example.com"]);
+            git(&clone, &["config", "user.name", "Dev"]);
+            std::fs::write(clone.join("new.txt"), "x").expect("write");
+            git(&clone, &["add", "new.txt"]);
+            let (ok, err) = git(&clone, &["commit", "-m", "new"]);
+            assert!(ok, "commit: {err}");
+            let declined = git(&clone, &["push", "origin", "HEAD:main"]);
+            let feature = git(&clone, &["push", "origin", "HEAD:refs/heads/feature"]);
+            let deleted = git(&clone, &["push", &root_url, ":main"]);
+            // Rewriting history of a protected branch: refused unless a rule allows it.
+            git(&clone, &["checkout", "--orphan", "rewritten"]);
+            std::fs::write(clone.join("other.txt"), "y").expect("write");
+            git(&clone, &["add", "other.txt"]);
+            git(&clone, &["commit", "-m", "other"]);
+            let forced = git(&clone, &["push", "--force", &root_url, "HEAD:main"]);
+            let fast_forward = git(&clone, &["push", &root_url, "HEAD:refs/heads/side"]);
+            (declined, feature, deleted, forced, fast_forward)
+        })
+        .await
+        .expect("git");
     server.abort();
 
     assert!(!declined.0, "push to main accepted");
