@@ -44,7 +44,12 @@ impl Default for Watchdogs {
 /// How the background timer runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimerConfig {
+    /// How often due delayed jobs are looked for.
     pub interval: Duration,
+    /// How often the watchdogs run; their thresholds are tens of minutes, so a coarse
+    /// period costs nothing in precision (GitLab runs its stuck-jobs worker periodically).
+    /// The first run comes one period after start.
+    pub watchdog_interval: Duration,
     pub watchdogs: Watchdogs,
 }
 
@@ -52,6 +57,7 @@ impl Default for TimerConfig {
     fn default() -> Self {
         TimerConfig {
             interval: Duration::from_secs(1),
+            watchdog_interval: Duration::from_secs(60),
             watchdogs: Watchdogs::default(),
         }
     }
@@ -72,14 +78,30 @@ fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// One pass of the timer at time `now` (UTC milliseconds).
+/// One pass of the timer at time `now` (UTC milliseconds): due delayed jobs, then the
+/// watchdogs.
 pub async fn tick(app: &App, now: i64, watchdogs: &Watchdogs) -> Result<TickReport> {
+    let mut report = enqueue_due(app, now).await?;
+    let dropped = run_watchdogs(app, now, watchdogs).await?;
+    report.failed = dropped.failed;
+    report.canceled = dropped.canceled;
+    Ok(report)
+}
+
+/// Enqueues the delayed jobs due at `now`.
+pub async fn enqueue_due(app: &App, now: i64) -> Result<TickReport> {
     let mut report = TickReport::default();
     for job in app.store.due_scheduled_jobs(now, BATCH).await? {
         if enqueue_scheduled(app, &job).await? {
             report.enqueued.push(job.id);
         }
     }
+    Ok(report)
+}
+
+/// The watchdogs at time `now`.
+pub async fn run_watchdogs(app: &App, now: i64, watchdogs: &Watchdogs) -> Result<TickReport> {
+    let mut report = TickReport::default();
     let stale_running = now.saturating_sub(millis(watchdogs.running_without_update));
     for job in app
         .store
@@ -169,8 +191,19 @@ async fn drop_job(app: &App, job: &Job, reason: FailureReason) -> Result<bool> {
     Ok(true)
 }
 
-/// Runs [`tick`] every `config.interval` until `shutdown` resolves. Errors are logged and
-/// the next tick tries again.
+fn log_outcome(outcome: Result<TickReport>) {
+    match outcome {
+        Ok(report) if report != TickReport::default() => {
+            tracing::info!(?report, "pipeline timer");
+        }
+        Ok(_) => {}
+        Err(err) => tracing::warn!(error = %err, "pipeline timer tick failed"),
+    }
+}
+
+/// Enqueues due delayed jobs every `config.interval` and runs the watchdogs every
+/// `config.watchdog_interval`, until `shutdown` resolves. Errors are logged and the next
+/// tick tries again.
 pub fn spawn(
     app: App,
     config: TimerConfig,
@@ -179,17 +212,17 @@ pub fn spawn(
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(config.interval);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_watchdogs = tokio::time::Instant::now();
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
                 _ = interval.tick() => {
-                    match tick(&app, pipewright_store::now_ms(), &config.watchdogs).await {
-                        Ok(report) if report != TickReport::default() => {
-                            tracing::info!(?report, "pipeline timer");
-                        }
-                        Ok(_) => {}
-                        Err(err) => tracing::warn!(error = %err, "pipeline timer tick failed"),
+                    let now = pipewright_store::now_ms();
+                    log_outcome(enqueue_due(&app, now).await);
+                    if last_watchdogs.elapsed() >= config.watchdog_interval {
+                        last_watchdogs = tokio::time::Instant::now();
+                        log_outcome(run_watchdogs(&app, now, &config.watchdogs).await);
                     }
                 }
             }
