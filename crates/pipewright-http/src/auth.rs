@@ -76,10 +76,13 @@ impl FromRequestParts<App> for JobAuth {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         // A Bearer value is first tried as a job token on these routes.
-        if let Some(token) = bearer(parts)
-            && let Ok(actor) = authenticate_job_token(app, &token).await
-        {
-            return Ok(JobAuth(actor));
+        if let Some(token) = bearer(parts) {
+            match authenticate_job_token(app, &token).await {
+                Ok(actor) => return Ok(JobAuth(actor)),
+                // A valid job token of a blocked user: the account-state 403.
+                Err(Error::Forbidden(reason)) => return Err(ApiError(Error::Forbidden(reason))),
+                Err(_) => {}
+            }
         }
         if let Some(actor) = resolve_personal(app, parts).await? {
             return Ok(JobAuth(actor));

@@ -64,6 +64,7 @@ async fn groups_are_created_found_by_id_or_path_and_owned_by_their_creator() {
     assert_eq!(group["visibility"], "internal");
     assert_eq!(group["parent_id"], Value::Null);
     assert_eq!(group["web_url"], "http://pw.example/groups/acme");
+    assert_eq!(group["project_creation_level"], "maintainer");
     let id = group["id"].as_i64().expect("id");
 
     let sub = create_group(
@@ -1343,6 +1344,12 @@ async fn blocked_and_deactivated_users_are_refused_with_the_reason() {
         message(&job_refused),
         "403 Forbidden - Your account has been blocked."
     );
+    let bearer_refused = t
+        .get("/api/v4/job")
+        .bearer(&job.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    assert_eq!(message(&bearer_refused), message(&job_refused));
     // Only administrators change account states.
     t.post(&format!("/api/v4/users/{}/unblock", alice.id))
         .token(&bob.token)

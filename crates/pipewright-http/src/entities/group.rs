@@ -51,7 +51,7 @@ impl GroupEntity {
             share_with_group_lock: false,
             require_two_factor_authentication: false,
             two_factor_grace_period: 48,
-            project_creation_level: "developer",
+            project_creation_level: "maintainer",
             auto_devops_enabled: None,
             subgroup_creation_level: "maintainer",
             emails_disabled: false,
