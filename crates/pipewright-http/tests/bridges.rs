@@ -1031,3 +1031,108 @@ async fn the_timer_redoes_bridge_work_the_queue_lost() {
     assert_eq!(recovered["status"], "success");
     assert!(recovered["downstream_pipeline"]["id"].is_i64());
 }
+
+/// A zip holding one file, as a runner uploads it.
+fn zip_of(name: &str, bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file(name, options).expect("zip entry");
+    zip.write_all(bytes).expect("zip write");
+    zip.finish().expect("zip finish").into_inner()
+}
+
+/// `POST /jobs/:id/artifacts` with an archive, the way GitLab Runner sends it.
+async fn upload_archive(t: &TestApp, job: &common::ClaimedJob, archive: &[u8]) {
+    const BOUNDARY: &str = "bridges-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in [("artifact_type", "archive"), ("artifact_format", "zip")] {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"artifacts.zip\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(archive);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    t.post(&format!("/api/v4/jobs/{}/artifacts", job.id))
+        .job_token(&job.token)
+        .header(
+            "content-type",
+            &format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+        .await
+        .expect_status(StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_dynamic_child_pipeline_runs_the_config_a_job_generated() {
+    let t = TestApp::new().await;
+    let runner = t.instance_runner().await;
+    let yaml = "stages: [generate, trigger]\ngenerate:\n  stage: generate\n  script: ./generate > generated.yml\n  artifacts:\n    paths: [generated.yml]\nchild:\n  stage: trigger\n  trigger:\n    include:\n      - artifact: generated.yml\n        job: generate\n    strategy: depend\nmissing:\n  stage: trigger\n  trigger:\n    include:\n      - artifact: nope.yml\n        job: generate\n";
+    let (project, _, pipeline) = project_with_files(
+        &t,
+        ROOT_TOKEN,
+        "demo",
+        json!({}),
+        &[(".gitlab-ci.yml", yaml)],
+    )
+    .await;
+    let pipeline = pipeline.expect("pipeline");
+
+    let generator = t.claim(&runner).await;
+    let generated = "generated-a:\n  script: echo a\ngenerated-b:\n  script: echo b\n";
+    upload_archive(
+        &t,
+        &generator,
+        &zip_of("generated.yml", generated.as_bytes()),
+    )
+    .await;
+    t.succeed(&generator).await;
+    settle(&t).await;
+
+    let list = bridges(&t, project, pipeline).await;
+    let by_name = |name: &str| {
+        list.iter()
+            .find(|bridge| bridge["name"] == name)
+            .cloned()
+            .expect("bridge")
+    };
+    let missing = by_name("missing");
+    assert_eq!(missing["status"], "failed");
+    assert_eq!(
+        missing["failure_reason"],
+        "downstream_pipeline_creation_failed"
+    );
+    let child = by_name("child");
+    assert_eq!(child["status"], "running");
+    let child_id = child["downstream_pipeline"]["id"].as_i64().expect("child");
+    let statuses = t.job_statuses(project, child_id).await;
+    assert_eq!(
+        statuses.keys().collect::<Vec<_>>(),
+        ["generated-a", "generated-b"]
+    );
+    run_all(&t, &runner, "success").await;
+    assert_eq!(
+        bridge_named(&t, project, pipeline, "child").await["status"],
+        "success"
+    );
+}
+
+async fn bridge_named(t: &TestApp, project: i64, pipeline: i64, name: &str) -> Value {
+    bridges(t, project, pipeline)
+        .await
+        .into_iter()
+        .find(|bridge| bridge["name"] == name)
+        .expect("bridge")
+}

@@ -190,8 +190,12 @@ async fn create_downstream(app: &App, bridge: &Job) -> Result<Outcome> {
             {
                 return Ok(Outcome::Failed(InsufficientBridgePermissions));
             }
-            let Some(config) = child_config(&trigger) else {
-                // `include: artifact` needs stored artifacts, which Pipewright does not keep.
+            let config = if trigger.include_artifacts.is_empty() {
+                child_config(&trigger)
+            } else {
+                artifact_config(app, &upstream_access, &upstream, &trigger).await?
+            };
+            let Some(config) = config else {
                 return Ok(Outcome::Failed(DownstreamPipelineCreationFailed));
             };
             Target {
@@ -257,7 +261,7 @@ fn request(ref_name: String, sha: Option<String>, source: &str) -> NewPipelineRe
 
 /// A child pipeline's configuration: exactly the included local files.
 fn child_config(trigger: &Trigger) -> Option<String> {
-    if !trigger.include_artifacts.is_empty() || trigger.include.is_empty() {
+    if trigger.include.is_empty() {
         return None;
     }
     let mut config = String::from("include:\n");
@@ -267,6 +271,49 @@ fn child_config(trigger: &Trigger) -> Option<String> {
         config.push_str(&format!("  - local: {quoted}\n"));
     }
     Some(config)
+}
+
+/// Largest generated configuration accepted (GitLab caps config files at 4 MiB).
+const MAX_GENERATED_CONFIG: u64 = 4 * 1024 * 1024;
+
+/// A dynamic child pipeline's configuration: the file `artifact` of the latest job called
+/// `job` in the bridge's pipeline (`trigger:include:artifact`). `None` when it cannot be
+/// read; GitLab takes one such file, not mixed with local ones.
+async fn artifact_config(
+    app: &App,
+    access: &ProjectAccess,
+    pipeline: &Pipeline,
+    trigger: &Trigger,
+) -> Result<Option<String>> {
+    let [include] = trigger.include_artifacts.as_slice() else {
+        return Ok(None);
+    };
+    if !trigger.include.is_empty() {
+        return Ok(None);
+    }
+    let Some(job) = app
+        .store
+        .pipeline_jobs(pipeline.id, false)
+        .await?
+        .into_iter()
+        .find(|job| job.is_build() && job.name == include.job)
+    else {
+        return Ok(None);
+    };
+    let mut entry =
+        match crate::artifacts::download_entry(app, access, job.id, &include.artifact).await {
+            Ok(entry) => entry,
+            Err(Error::Internal(text)) => return Err(Error::Internal(text)),
+            Err(_) => return Ok(None),
+        };
+    if entry.size > MAX_GENERATED_CONFIG {
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = entry.chunks.recv().await {
+        bytes.extend_from_slice(&chunk.map_err(Error::internal)?);
+    }
+    Ok(String::from_utf8(bytes).ok())
 }
 
 /// `pipeline` and the pipelines above it, nearest first.
