@@ -19,7 +19,8 @@ pub use access::{
 };
 pub use archive::is_safe_relative;
 pub use dependencies::{
-    dependency_jobs, fail_if_missing_dependency, payload_dependencies, payload_entries,
+    NEEDS_WITHOUT_ARTIFACTS, dependency_jobs, fail_if_missing_dependency, payload_dependencies,
+    payload_entries,
 };
 pub use expiry::{DEFAULT_EXPIRE_IN_SECS, ExpireIn, parse_expire_in, spawn_sweeper, sweep_expired};
 pub use kinds::{KINDS, Kind};

@@ -287,7 +287,23 @@ async fn plan(
 
 fn new_job(job: pipewright_ciyaml::JobPlan, user_id: i64) -> Result<NewJob> {
     let kind = if job.is_bridge() { "bridge" } else { "build" };
-    let options = serde_json::to_string(&job.options).map_err(Error::internal)?;
+    let mut options = serde_json::to_value(&job.options).map_err(Error::internal)?;
+    // The needs column keeps names only; the artifacts step must still skip
+    // `needs: [{job: x, artifacts: false}]`.
+    if let (Some(needs), Some(map)) = (&job.needs, options.as_object_mut()) {
+        let without: Vec<&str> = needs
+            .iter()
+            .filter(|need| !need.artifacts)
+            .map(|need| need.job.as_str())
+            .collect();
+        if !without.is_empty() {
+            map.insert(
+                crate::artifacts::NEEDS_WITHOUT_ARTIFACTS.into(),
+                serde_json::json!(without),
+            );
+        }
+    }
+    let options = options.to_string();
     Ok(NewJob {
         kind: kind.to_owned(),
         status: Status::Created,

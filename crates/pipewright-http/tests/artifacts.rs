@@ -718,6 +718,10 @@ dag:
   stage: test
   needs: [a]
   script: x
+dag_without:
+  stage: test
+  needs: [{job: a, artifacts: false}]
+  script: x
 ";
     t.project_with_ci(yaml).await;
     let runner = t.instance_runner().await;
@@ -733,7 +737,7 @@ dag:
         claimed.push(job);
     }
     let mut deps = std::collections::BTreeMap::new();
-    for _ in 0..3 {
+    for _ in 0..4 {
         let job = t.claim(&runner).await;
         let names: Vec<(String, bool)> = job.payload["dependencies"]
             .as_array()
@@ -758,4 +762,5 @@ dag:
     assert_eq!(deps["only_b"], vec![("b".to_owned(), false)]);
     assert_eq!(deps["none"], Vec::<(String, bool)>::new());
     assert_eq!(deps["dag"], vec![("a".to_owned(), true)]);
+    assert_eq!(deps["dag_without"], Vec::<(String, bool)>::new());
 }

@@ -67,27 +67,34 @@ pub fn payload_entries(options: &JobOptions) -> Option<Vec<ArtifactSpec>> {
     (!entries.is_empty()).then_some(entries)
 }
 
-/// The one planned option this module reads, parsed leniently.
+/// Key of the stored job options listing needs declared with `artifacts: false`.
+pub const NEEDS_WITHOUT_ARTIFACTS: &str = "needs_without_artifacts";
+
+/// The planned options this module reads, parsed leniently.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct DependencyOptions {
     dependencies: Option<Vec<String>>,
+    needs_without_artifacts: Vec<String>,
 }
 
 /// The jobs whose artifacts `job` receives: its needs (DAG job) or the latest jobs of
 /// earlier stages, filtered by `dependencies:`; bridges never count.
 pub async fn dependency_jobs(app: &App, job: &Job) -> Result<Vec<Job>> {
-    let wanted = serde_json::from_str::<DependencyOptions>(&job.options)
-        .unwrap_or_default()
-        .dependencies;
+    let options = serde_json::from_str::<DependencyOptions>(&job.options).unwrap_or_default();
+    let wanted = options.dependencies;
     if wanted.as_ref().is_some_and(Vec::is_empty) || job.needs.as_ref().is_some_and(Vec::is_empty) {
         return Ok(Vec::new());
     }
     let jobs = app.store.pipeline_jobs(job.pipeline_id, false).await?;
-    let needs: Option<HashSet<&str>> = job
-        .needs
-        .as_ref()
-        .map(|needs| needs.iter().map(String::as_str).collect());
+    // A DAG job takes artifacts only from needs that did not opt out.
+    let needs: Option<HashSet<&str>> = job.needs.as_ref().map(|needs| {
+        needs
+            .iter()
+            .map(String::as_str)
+            .filter(|name| !options.needs_without_artifacts.iter().any(|n| n == name))
+            .collect()
+    });
     let wanted: Option<HashSet<&str>> = wanted
         .as_ref()
         .map(|names| names.iter().map(String::as_str).collect());
