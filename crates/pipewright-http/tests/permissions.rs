@@ -628,6 +628,7 @@ async fn git_pushes_to_protected_branches_are_declined_like_a_pre_receive_hook()
     let dir = work.path().to_owned();
     let dev_url = format!("http://dev:{}@{address}/root/demo.git", dev.token);
     let root_url = format!("http://root:{ROOT_TOKEN}@{address}/root/demo.git");
+    let root_url2 = root_url.clone();
     let (declined, feature_ok, delete_declined, forced, side) =
         tokio::task::spawn_blocking(move || {
             let (ok, err) = git(&dir, &["clone", &dev_url, "clone"]);
@@ -653,7 +654,6 @@ async fn git_pushes_to_protected_branches_are_declined_like_a_pre_receive_hook()
         })
         .await
         .expect("git");
-    server.abort();
 
     assert!(!declined.0, "push to main accepted");
     assert!(
@@ -686,6 +686,29 @@ async fn git_pushes_to_protected_branches_are_declined_like_a_pre_receive_hook()
         forced.1
     );
     assert!(side.0, "push to side refused: {}", side.1);
+
+    // A rule may allow force pushes; then the same push goes through.
+    let rule = t
+        .patch(&format!(
+            "/api/v4/projects/{project_id}/protected_branches/main"
+        ))
+        .token(ROOT_TOKEN)
+        .json(json!({ "allow_force_push": true }))
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(rule["allow_force_push"], true);
+    let dir = work.path().join("clone");
+    let forced_again = tokio::task::spawn_blocking(move || {
+        git(&dir, &["push", "--force", &root_url2, "HEAD:main"])
+    })
+    .await
+    .expect("git");
+    assert!(
+        forced_again.0,
+        "allowed force push refused: {}",
+        forced_again.1
+    );
     let branches = t
         .get(&format!(
             "/api/v4/projects/{project_id}/repository/branches"
@@ -700,6 +723,7 @@ async fn git_pushes_to_protected_branches_are_declined_like_a_pre_receive_hook()
         .filter_map(|branch| branch["name"].as_str())
         .collect();
     assert_eq!(names, ["feature", "main", "side"]);
+    server.abort();
 }
 
 // ---- CI/CD job token scope -------------------------------------------------------------

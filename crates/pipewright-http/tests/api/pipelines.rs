@@ -534,7 +534,6 @@ async fn get_one_pipeline_and_its_errors() {
 /// GitLab refuses a pipeline on a protected branch to whoever may not update that branch
 /// (`Gitlab::Ci::Pipeline::Chain::Validate::Abilities`).
 #[tokio::test]
-#[ignore = "bug: a Developer can create an API pipeline on the protected default branch; GitLab answers 400 \"Insufficient permissions for protected ref 'main'\""]
 async fn a_developer_may_not_run_a_pipeline_on_a_protected_branch() {
     let t = TestApp::new().await;
     let ci = t.project_with_ci("a:\n  script: x\n").await;
@@ -610,4 +609,41 @@ async fn list_pipelines_scope_source_sha_and_order() {
             .expect_status(StatusCode::BAD_REQUEST);
         assert_eq!(response.json(), json!({ "error": error }), "{query}");
     }
+}
+
+#[tokio::test]
+async fn api_pipelines_filtered_by_rules_are_400() {
+    let t = TestApp::new().await;
+    let ci = t
+        .project_with_ci(
+            "workflow:\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"push\"\na:\n  script: x\n",
+        )
+        .await;
+    let path = format!("/api/v4/projects/{}/pipeline", ci.project_id);
+    let response = t
+        .post(&path)
+        .token(ROOT_TOKEN)
+        .json(json!({ "ref": "main" }))
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.json(),
+        base_error("Pipeline filtered out by workflow rules.")
+    );
+    t.update_ci(
+        ROOT_TOKEN,
+        ci.project_id,
+        "a:\n  script: x\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"push\"\n",
+    )
+    .await;
+    let response = t
+        .post(&path)
+        .token(ROOT_TOKEN)
+        .json(json!({ "ref": "main" }))
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.json(),
+        base_error("No stages / jobs for this pipeline.")
+    );
 }
