@@ -370,6 +370,25 @@ pub async fn create(
     }
 }
 
+/// `PATCH /projects/:id/protected_branches/:name` (`allow_force_push`).
+pub async fn update(
+    app: &App,
+    actor: &Actor,
+    access: &ProjectAccess,
+    name: &str,
+    allow_force_push: Option<bool>,
+) -> Result<ProtectedBranch> {
+    let rule = get(app, actor, access, name).await?;
+    actor.require_write_scope()?;
+    let Some(flag) = allow_force_push else {
+        return Ok(rule);
+    };
+    app.store
+        .set_protected_branch_force_push(rule.id, flag)
+        .await?
+        .ok_or_else(Error::record_not_found)
+}
+
 /// `DELETE /projects/:id/protected_branches/:name`.
 pub async fn delete(app: &App, actor: &Actor, access: &ProjectAccess, name: &str) -> Result<()> {
     let rule = get(app, actor, access, name).await?;

@@ -80,3 +80,19 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 }
+
+impl Store {
+    pub async fn set_protected_branch_force_push(
+        &self,
+        id: i64,
+        allow_force_push: bool,
+    ) -> Result<Option<ProtectedBranch>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "UPDATE protected_branches SET allow_force_push = $1 WHERE id = $2 RETURNING {COLUMNS}"
+        ))
+        .bind(allow_force_push)
+        .bind(id)
+        .fetch_optional(&self.write)
+        .await?)
+    }
+}

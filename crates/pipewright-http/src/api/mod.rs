@@ -157,7 +157,9 @@ pub fn router(app: App) -> Router {
         )
         .route(
             "/projects/{id}/protected_branches/{name}",
-            get(protected_branches::get).delete(protected_branches::delete),
+            get(protected_branches::get)
+                .patch(protected_branches::update)
+                .delete(protected_branches::delete),
         )
         .route(
             "/projects/{id}/job_token_scope",

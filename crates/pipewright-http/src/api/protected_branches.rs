@@ -89,3 +89,16 @@ pub async fn delete(
     protected_refs::delete(&app, &actor, &access, &name).await?;
     Ok(super::empty(StatusCode::NO_CONTENT))
 }
+
+pub async fn update(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path((id, name)): Path<(String, String)>,
+    params: Params,
+) -> ApiResult<Response> {
+    actor.require_user()?;
+    let allow_force_push = params.bool("allow_force_push")?;
+    let access = projects::find_project(&app, &actor, &id).await?;
+    let rule = protected_refs::update(&app, &actor, &access, &name, allow_force_push).await?;
+    Ok(Json(ProtectedBranchEntity::new(&rule)).into_response())
+}
