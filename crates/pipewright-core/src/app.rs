@@ -63,6 +63,7 @@ pub struct App {
     /// Artifact files (the filesystem today; an object store later).
     pub artifacts: Arc<dyn crate::artifact_store::ArtifactStore>,
     pub queue: JobQueue,
+    pub commits: crate::commit_cache::CommitCache,
     pub settings: crate::settings::Settings,
     /// Bridges waiting to trigger, dependent bridges waiting for their downstream pipeline.
     pub downstream: crate::downstream::DownstreamQueue,
@@ -82,6 +83,7 @@ impl App {
             traces,
             artifacts,
             queue: JobQueue::default(),
+            commits: crate::commit_cache::CommitCache::default(),
             settings: crate::settings::Settings::default(),
             downstream: Default::default(),
             pipeline_locks: Arc::default(),

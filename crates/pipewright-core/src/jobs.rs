@@ -74,8 +74,7 @@ pub async fn views(app: &App, project: &Project, jobs: Vec<Job>) -> Result<Vec<J
     let commits = if shas.is_empty() {
         HashMap::new()
     } else {
-        let repo = app.repository(project.id);
-        tokio::task::spawn_blocking(move || repo.commits(&shas)).await??
+        crate::commit_cache::commits(app, project.id, &shas).await?
     };
     jobs.into_iter()
         .map(|job| {

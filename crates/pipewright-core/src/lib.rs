@@ -12,6 +12,7 @@ pub mod auth;
 mod auto_retry;
 pub mod bridges;
 pub mod cluster_agents;
+pub mod commit_cache;
 pub mod coverage;
 pub mod downstream;
 pub mod environment;

@@ -32,11 +32,7 @@ pub async fn build(app: &App, job: &Job, runner: &Runner, token: &str) -> Result
         Some(id) => app.store.user_by_id(id).await?,
         None => None,
     };
-    let commit = {
-        let repo = app.repository(project.id);
-        let sha = pipeline.sha.clone();
-        tokio::task::spawn_blocking(move || repo.commit(&sha)).await??
-    };
+    let commit = crate::commit_cache::commit(app, project.id, &pipeline.sha).await?;
     let pipeline_vars = app.store.pipeline_variables(pipeline.id).await?;
 
     let external = &app.config.external_url;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use pipewright_core::users::{RootBootstrap, bootstrap_root};
 use pipewright_core::{App, Config};
 use pipewright_store::Store;
@@ -95,6 +96,12 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Server> {
     let router = pipewright_http::router(app.clone());
     let server_shutdown = http_shutdown.clone();
     let server = tokio::spawn(async move {
+        // Small responses (log tails, 204s) must not wait for Nagle and delayed ACKs.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+            }
+        });
         axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
