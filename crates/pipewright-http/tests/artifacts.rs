@@ -764,3 +764,114 @@ dag_without:
     assert_eq!(deps["dag"], vec![("a".to_owned(), true)]);
     assert_eq!(deps["dag_without"], Vec::<(String, bool)>::new());
 }
+
+#[tokio::test]
+async fn artifacts_access_limits_user_downloads_only() {
+    let t = TestApp::new().await;
+    let yaml = "stages: [build, test]
+hidden:
+  stage: build
+  script: x
+  artifacts: {paths: [a], access: none}
+private:
+  stage: build
+  script: x
+  artifacts: {paths: [a], public: false}
+reader:
+  stage: test
+  script: x
+";
+    let ci = t.project_with_ci(yaml).await;
+    let project = ci.project_id;
+    let reporter = t.create_user("reporter").await;
+    t.post(&format!("/api/v4/projects/{project}/members"))
+        .token(ROOT_TOKEN)
+        .json(serde_json::json!({ "user_id": reporter.id, "access_level": 20 }))
+        .await
+        .expect_status(StatusCode::CREATED);
+    let runner = t.instance_runner().await;
+    let mut ids = std::collections::BTreeMap::new();
+    for _ in 0..2 {
+        let job = t.claim(&runner).await;
+        upload_fields(&t, &job, &[], "a.zip", &zip_of(&[("a", b"1")]))
+            .await
+            .expect_status(StatusCode::CREATED);
+        t.succeed(&job).await;
+        ids.insert(
+            job.payload["job_info"]["name"]
+                .as_str()
+                .expect("name")
+                .to_owned(),
+            job.id,
+        );
+    }
+    let download = |token: &str, job: i64| {
+        t.get(&format!("/api/v4/projects/{project}/jobs/{job}/artifacts"))
+            .token(token)
+    };
+    download(ROOT_TOKEN, ids["hidden"])
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    download(&reporter.token, ids["private"])
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    download(ROOT_TOKEN, ids["private"])
+        .await
+        .expect_status(StatusCode::OK);
+    // The dependent job still receives both archives over the runner API.
+    let reader = t.claim(&runner).await;
+    for id in ids.values() {
+        t.get(&format!("/api/v4/jobs/{id}/artifacts"))
+            .job_token(&reader.token)
+            .await
+            .expect_status(StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn metadata_part_and_workhorse_authorize() {
+    let t = TestApp::new().await;
+    let ci = t.project_with_ci(YAML).await;
+    let runner = t.instance_runner().await;
+    let build = t.claim(&runner).await;
+    let authorized = t
+        .post(&format!(
+            "/api/v4/jobs/{}/artifacts/authorize?filesize=10",
+            build.id
+        ))
+        .job_token(&build.token)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(authorized["MaximumSize"], 100 * 1024 * 1024);
+    t.post(&format!(
+        "/api/v4/jobs/{}/artifacts/authorize?filesize=999999999999",
+        build.id
+    ))
+    .job_token(&build.token)
+    .await
+    .expect_status(StatusCode::PAYLOAD_TOO_LARGE);
+
+    let archive = zip_of(&[("dist/a", b"1")]);
+    let metadata = gzip_of(b"metadata");
+    t.post(&format!("/api/v4/jobs/{}/artifacts", build.id))
+        .job_token(&build.token)
+        .header(
+            "content-type",
+            &format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(multipart(&[
+            Part::File("file", "artifacts.zip", &archive),
+            Part::File("metadata", "metadata.gz", &metadata),
+        ]))
+        .await
+        .expect_status(StatusCode::CREATED);
+    let job = t.job(ci.project_id, build.id).await;
+    assert_eq!(
+        job["artifacts"][1],
+        serde_json::json!({
+            "file_type": "metadata", "size": metadata.len(),
+            "filename": "metadata.gz", "file_format": "gzip"
+        })
+    );
+}

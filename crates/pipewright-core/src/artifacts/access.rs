@@ -135,6 +135,7 @@ pub async fn download_archive_for_ref(
     job_name: &str,
 ) -> Result<FileDownload> {
     let job = latest_for_ref(app, access, ref_name, job_name).await?;
+    require_download(access, &job)?;
     open_live_archive(app, &job).await?.ok_or_else(not_found)
 }
 
@@ -147,6 +148,7 @@ pub async fn download_entry_for_ref(
     path: &str,
 ) -> Result<EntryDownload> {
     let job = latest_for_ref(app, access, ref_name, job_name).await?;
+    require_download(access, &job)?;
     entry_of(app, &job, path).await
 }
 
@@ -154,7 +156,44 @@ async fn readable_build(app: &App, access: &ProjectAccess, job_id: i64) -> Resul
     if !access.can_read_build() {
         return Err(Error::forbidden());
     }
-    crate::jobs::find_build(app, access, job_id).await
+    let job = crate::jobs::find_build(app, access, job_id).await?;
+    require_download(access, &job)?;
+    Ok(job)
+}
+
+/// `artifacts:access` / `artifacts:public` of the job, read leniently.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct AccessOptions {
+    artifacts: Option<AccessKeys>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct AccessKeys {
+    public: Option<bool>,
+    access: Option<String>,
+}
+
+/// Who may download through the Jobs API: `access: none` nobody, `developer` (or
+/// `public: false`) Developers and up, `all` (default) whoever reads the job. Jobs that
+/// depend on it download over the runner API whatever this says.
+fn require_download(access: &ProjectAccess, job: &Job) -> Result<()> {
+    let keys = serde_json::from_str::<AccessOptions>(&job.options)
+        .unwrap_or_default()
+        .artifacts
+        .unwrap_or_default();
+    let allowed = match keys.access.as_deref() {
+        Some("none") => false,
+        Some("developer") => access.can_update_build(),
+        Some(_) => true,
+        None => keys.public != Some(false) || access.can_update_build(),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Error::forbidden())
+    }
 }
 
 async fn entry_of(app: &App, job: &Job, path: &str) -> Result<EntryDownload> {
