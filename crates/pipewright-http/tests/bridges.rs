@@ -1045,9 +1045,23 @@ fn zip_of(name: &str, bytes: &[u8]) -> Vec<u8> {
 
 /// `POST /jobs/:id/artifacts` with an archive, the way GitLab Runner sends it.
 async fn upload_archive(t: &TestApp, job: &common::ClaimedJob, archive: &[u8]) {
+    upload_artifact(t, job, ("archive", "zip"), "artifacts.zip", archive).await;
+}
+
+/// `POST /jobs/:id/artifacts` with one file of `(artifact_type, artifact_format)`.
+async fn upload_artifact(
+    t: &TestApp,
+    job: &common::ClaimedJob,
+    (artifact_type, artifact_format): (&str, &str),
+    filename: &str,
+    bytes: &[u8],
+) {
     const BOUNDARY: &str = "bridges-test-boundary";
     let mut body = Vec::new();
-    for (name, value) in [("artifact_type", "archive"), ("artifact_format", "zip")] {
+    for (name, value) in [
+        ("artifact_type", artifact_type),
+        ("artifact_format", artifact_format),
+    ] {
         body.extend_from_slice(
             format!(
                 "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
@@ -1057,12 +1071,12 @@ async fn upload_archive(t: &TestApp, job: &common::ClaimedJob, archive: &[u8]) {
     }
     body.extend_from_slice(
         format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"artifacts.zip\"\r\n\
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
              Content-Type: application/octet-stream\r\n\r\n"
         )
         .as_bytes(),
     );
-    body.extend_from_slice(archive);
+    body.extend_from_slice(bytes);
     body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
     t.post(&format!("/api/v4/jobs/{}/artifacts", job.id))
         .job_token(&job.token)
@@ -1135,4 +1149,31 @@ async fn bridge_named(t: &TestApp, project: i64, pipeline: i64, name: &str) -> V
         .into_iter()
         .find(|bridge| bridge["name"] == name)
         .expect("bridge")
+}
+
+#[tokio::test]
+async fn a_bridge_forwards_dotenv_variables_of_its_dependencies() {
+    use std::io::Write;
+    let t = TestApp::new().await;
+    let runner = t.instance_runner().await;
+    let yaml = "stages: [build, deploy]\nbuild_vars:\n  stage: build\n  script: echo\n  artifacts:\n    reports:\n      dotenv: build.env\ndeploy:\n  stage: deploy\n  variables:\n    VERSION: v$BUILD_VERSION\n  trigger:\n    include: ci/child.yml\n";
+    let (_, _, pipeline) = project_with_files(
+        &t,
+        ROOT_TOKEN,
+        "demo",
+        json!({}),
+        &[(".gitlab-ci.yml", yaml), ("ci/child.yml", CHILD_YAML)],
+    )
+    .await;
+    assert!(pipeline.is_some());
+    let build = t.claim(&runner).await;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(b"BUILD_VERSION=1.2.3\n").expect("gzip");
+    let dotenv = gzip.finish().expect("gzip");
+    upload_artifact(&t, &build, ("dotenv", "gzip"), "build.env.gz", &dotenv).await;
+    t.succeed(&build).await;
+    settle(&t).await;
+
+    let child_job = t.claim(&runner).await;
+    assert_eq!(child_job.variable("VERSION").as_deref(), Some("v1.2.3"));
 }

@@ -393,6 +393,27 @@ async fn interpolation(
     for variable in &BridgeOptions::of(bridge).variables {
         vars.push((variable.key.clone(), variable.value.clone()));
     }
+    // Dotenv reports of the bridge's dependencies win over YAML variables, so
+    // `VERSION: $BUILD_VERSION` forwards what an earlier job computed.
+    let dependencies: Vec<i64> = crate::artifacts::dependency_jobs(app, bridge)
+        .await?
+        .iter()
+        .map(|job| job.id)
+        .collect();
+    if !dependencies.is_empty() {
+        let mut dotenv = app.store.dotenv_variables_by_job_ids(&dependencies).await?;
+        dotenv.sort_by_key(|variable| {
+            dependencies
+                .iter()
+                .position(|id| *id == variable.job_id)
+                .unwrap_or(usize::MAX)
+        });
+        vars.extend(
+            dotenv
+                .into_iter()
+                .map(|variable| (variable.key, variable.value)),
+        );
+    }
     for variable in app.store.pipeline_variables(upstream.id).await? {
         vars.push((variable.key, variable.value));
     }
