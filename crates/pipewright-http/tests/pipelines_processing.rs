@@ -1156,3 +1156,41 @@ async fn developers_cannot_cancel_or_retry_pipelines_of_a_protected_branch() {
     .await
     .expect_status(StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn list_filters_by_yaml_errors_and_update_time() {
+    let t = TestApp::new().await;
+    let ci = t.project_with_ci("a:\n  script: x\n").await;
+    let broken = t
+        .update_ci(
+            ROOT_TOKEN,
+            ci.project_id,
+            "a:\n  stage: nowhere\n  script: x\n",
+        )
+        .await;
+    let list = format!("/api/v4/projects/{}/pipelines", ci.project_id);
+    let ids = |query: &'static str| {
+        let url = format!("{list}?{query}");
+        let t = &t;
+        async move { names(&t.get(&url).token(ROOT_TOKEN).await.json()) }
+    };
+    assert_eq!(ids("yaml_errors=true").await, [broken]);
+    assert_eq!(ids("yaml_errors=false").await, [ci.pipeline_id]);
+    assert_eq!(
+        ids("updated_after=2000-01-01").await,
+        [broken, ci.pipeline_id]
+    );
+    assert_eq!(
+        ids("updated_before=2000-01-01T00:00:00Z").await,
+        Vec::<i64>::new()
+    );
+    let response = t
+        .get(&format!("{list}?updated_after=yesterday"))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.json(),
+        json!({ "error": "updated_after is invalid" })
+    );
+}

@@ -40,6 +40,12 @@ pub struct PipelineFilter {
     pub sha: Option<String>,
     pub source: Option<String>,
     pub user_id: Option<i64>,
+    /// `Some(true)`: only pipelines with an invalid configuration; `Some(false)`: only the
+    /// others.
+    pub yaml_errors: Option<bool>,
+    /// Bounds on `updated_at` (UTC milliseconds).
+    pub updated_after: Option<i64>,
+    pub updated_before: Option<i64>,
     /// `Some(tag)`: only the newest pipeline of each branch (`false`) or tag (`true`).
     pub latest_per_ref: Option<bool>,
     pub order_by: PipelineOrder,
@@ -69,6 +75,21 @@ fn push_filter(query: &mut QueryBuilder<'_, Sqlite>, project_id: i64, filter: &P
     }
     if let Some(user_id) = filter.user_id {
         query.push(" AND user_id = ").push_bind(user_id);
+    }
+    match filter.yaml_errors {
+        Some(true) => {
+            query.push(" AND yaml_errors IS NOT NULL");
+        }
+        Some(false) => {
+            query.push(" AND yaml_errors IS NULL");
+        }
+        None => {}
+    }
+    if let Some(after) = filter.updated_after {
+        query.push(" AND updated_at > ").push_bind(after);
+    }
+    if let Some(before) = filter.updated_before {
+        query.push(" AND updated_at < ").push_bind(before);
     }
     if let Some(tag) = filter.latest_per_ref {
         query

@@ -49,6 +49,25 @@ pub(crate) fn parse_variables(params: &Params) -> ApiResult<Vec<PipelineVariable
         .collect()
 }
 
+/// An ISO 8601 time parameter as UTC milliseconds (`2019-03-15T08:00:00Z`, or a date).
+fn time_param(params: &Params, key: &str) -> ApiResult<Option<i64>> {
+    let Some(text) = params.string(key)? else {
+        return Ok(None);
+    };
+    let parsed = chrono::DateTime::parse_from_rfc3339(&text)
+        .map(|time| time.timestamp_millis())
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map(|date| {
+                date.and_hms_opt(0, 0, 0)
+                    .map(|time| time.and_utc().timestamp_millis())
+                    .unwrap_or_default()
+            })
+        });
+    parsed
+        .map(Some)
+        .map_err(|_| param_error(format!("{key} is invalid")))
+}
+
 /// The `GET /projects/:id/pipelines` filters, with GitLab's parameter errors.
 fn list_query(params: &Params) -> ApiResult<PipelineListQuery> {
     let invalid = |key: &str| param_error(format!("{key} does not have a valid value"));
@@ -89,6 +108,9 @@ fn list_query(params: &Params) -> ApiResult<PipelineListQuery> {
     filter.ref_name = params.string("ref")?;
     filter.sha = params.string("sha")?;
     filter.source = params.string("source")?;
+    filter.yaml_errors = params.bool("yaml_errors")?;
+    filter.updated_after = time_param(params, "updated_after")?;
+    filter.updated_before = time_param(params, "updated_before")?;
     filter.order_by = match params.string("order_by")?.as_deref() {
         None | Some("id") => PipelineOrder::Id,
         Some("status") => PipelineOrder::Status,
