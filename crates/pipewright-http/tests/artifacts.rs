@@ -875,3 +875,51 @@ async fn metadata_part_and_workhorse_authorize() {
         })
     );
 }
+
+/// The job lists batch-load artifacts (one statement for the page): each job gets its own.
+#[tokio::test]
+async fn job_lists_attach_each_jobs_own_artifacts() {
+    let t = TestApp::new().await;
+    let yaml: String = (0..5)
+        .map(|i| format!("job_{i}:\n  script: x\n  artifacts: {{paths: [a]}}\n"))
+        .collect();
+    let ci = t.project_with_ci(&yaml).await;
+    let runner = t.instance_runner().await;
+    for _ in 0..5 {
+        let job = t.claim(&runner).await;
+        let name = job.payload["job_info"]["name"]
+            .as_str()
+            .expect("name")
+            .to_owned();
+        // job_3 uploads nothing.
+        if name != "job_3" {
+            upload_fields(
+                &t,
+                &job,
+                &[],
+                &format!("{name}.zip"),
+                &zip_of(&[(name.as_str(), name.as_bytes())]),
+            )
+            .await
+            .expect_status(StatusCode::CREATED);
+        }
+        t.succeed(&job).await;
+    }
+    let jobs = t
+        .get(&format!("/api/v4/projects/{}/jobs", ci.project_id))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .jobs();
+    assert_eq!(jobs.len(), 5);
+    for job in jobs {
+        let name = job["name"].as_str().expect("name");
+        if name == "job_3" {
+            assert!(job.get("artifacts_file").is_none());
+            assert_eq!(job["artifacts"], serde_json::json!([]));
+        } else {
+            assert_eq!(job["artifacts_file"]["filename"], format!("{name}.zip"));
+            assert_eq!(job["artifacts"][0]["filename"], format!("{name}.zip"));
+        }
+    }
+}
