@@ -1194,3 +1194,43 @@ async fn list_filters_by_yaml_errors_and_update_time() {
         json!({ "error": "updated_after is invalid" })
     );
 }
+
+#[tokio::test]
+async fn child_pipelines_are_listed_only_when_asked_for() {
+    let t = TestApp::new().await;
+    let project = t
+        .create_project(ROOT_TOKEN, json!({ "name": "parent" }))
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    t.commit(
+        ROOT_TOKEN,
+        project,
+        "main",
+        json!([
+            { "action": "create", "file_path": ".gitlab-ci.yml",
+              "content": "child:\n  trigger:\n    include: ci/child.yml\n" },
+            { "action": "create", "file_path": "ci/child.yml",
+              "content": "inner:\n  script: x\n" },
+        ]),
+    )
+    .await;
+    pipewright_core::downstream::DownstreamQueue::drain(&t.app).await;
+    let list = format!("/api/v4/projects/{project}/pipelines");
+    let all = t.get(&list).token(ROOT_TOKEN).await.json();
+    assert_eq!(names(&all), [1], "the child pipeline is left out");
+    let children = t
+        .get(&format!("{list}?source=parent_pipeline"))
+        .token(ROOT_TOKEN)
+        .await
+        .json();
+    assert_eq!(names(&children), [2]);
+    let created = t
+        .get(&format!(
+            "{list}?created_after=2000-01-01&created_before=2999-01-01"
+        ))
+        .token(ROOT_TOKEN)
+        .await
+        .json();
+    assert_eq!(names(&created), [1]);
+}

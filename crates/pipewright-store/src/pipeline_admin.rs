@@ -39,6 +39,9 @@ pub struct PipelineFilter {
     pub ref_name: Option<String>,
     pub sha: Option<String>,
     pub source: Option<String>,
+    /// Leaves out child pipelines (source `parent_pipeline`), as GitLab's list does unless
+    /// asked for that source.
+    pub hide_child_pipelines: bool,
     pub user_id: Option<i64>,
     /// `Some(true)`: only pipelines with an invalid configuration; `Some(false)`: only the
     /// others.
@@ -46,6 +49,9 @@ pub struct PipelineFilter {
     /// Bounds on `updated_at` (UTC milliseconds).
     pub updated_after: Option<i64>,
     pub updated_before: Option<i64>,
+    /// Bounds on `created_at` (UTC milliseconds).
+    pub created_after: Option<i64>,
+    pub created_before: Option<i64>,
     /// `Some(tag)`: only the newest pipeline of each branch (`false`) or tag (`true`).
     pub latest_per_ref: Option<bool>,
     pub order_by: PipelineOrder,
@@ -84,6 +90,15 @@ fn push_filter(query: &mut QueryBuilder<'_, Sqlite>, project_id: i64, filter: &P
             query.push(" AND yaml_errors IS NULL");
         }
         None => {}
+    }
+    if filter.hide_child_pipelines {
+        query.push(" AND source <> 'parent_pipeline'");
+    }
+    if let Some(after) = filter.created_after {
+        query.push(" AND created_at > ").push_bind(after);
+    }
+    if let Some(before) = filter.created_before {
+        query.push(" AND created_at < ").push_bind(before);
     }
     if let Some(after) = filter.updated_after {
         query.push(" AND updated_at > ").push_bind(after);

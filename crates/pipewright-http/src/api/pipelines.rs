@@ -108,6 +108,9 @@ fn list_query(params: &Params) -> ApiResult<PipelineListQuery> {
     filter.ref_name = params.string("ref")?;
     filter.sha = params.string("sha")?;
     filter.source = params.string("source")?;
+    filter.hide_child_pipelines = filter.source.is_none();
+    filter.created_after = time_param(params, "created_after")?;
+    filter.created_before = time_param(params, "created_before")?;
     filter.yaml_errors = params.bool("yaml_errors")?;
     filter.updated_after = time_param(params, "updated_after")?;
     filter.updated_before = time_param(params, "updated_before")?;
