@@ -2,6 +2,8 @@
 
 use sqlx::FromRow;
 
+use crate::jobs::{JOB_COLUMNS, JobRow, into_jobs};
+use crate::model::Job;
 use crate::{Store, StoreError, now_ms};
 
 /// One triggered downstream pipeline.
@@ -126,5 +128,19 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.write)
         .await?)
+    }
+
+    /// The latest bridges of a pipeline waiting to trigger, oldest first. Runs after every
+    /// processing, so it reads through the writer and only the pipeline's jobs.
+    pub async fn pending_bridges(&self, pipeline_id: i64) -> Result<Vec<Job>, StoreError> {
+        let rows: Vec<JobRow> = sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs
+             WHERE pipeline_id = $1 AND kind = 'bridge' AND status = 'pending' AND retried = FALSE
+             ORDER BY id"
+        ))
+        .bind(pipeline_id)
+        .fetch_all(&self.write)
+        .await?;
+        into_jobs(rows)
     }
 }

@@ -32,13 +32,7 @@ const MAX_HIERARCHY_SIZE: usize = 1000;
 
 /// Triggers every `pending` bridge of the pipeline, then processes it if any changed.
 pub(super) async fn trigger_pending_bridges(app: &App, pipeline_id: i64) -> Result<()> {
-    let bridges: Vec<Job> = app
-        .store
-        .pipeline_jobs(pipeline_id, false)
-        .await?
-        .into_iter()
-        .filter(|job| !job.is_build() && job.status == Status::Pending)
-        .collect();
+    let bridges = app.store.pending_bridges(pipeline_id).await?;
     let mut changed = false;
     for bridge in &bridges {
         changed |= trigger(app, bridge).await?;
