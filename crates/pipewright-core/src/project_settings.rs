@@ -73,6 +73,15 @@ pub async fn update_project(
     {
         return Err(validation("name", "can't be blank"));
     }
+    if let Some(name) = &params.name
+        && *name != project.name
+        && app
+            .store
+            .project_name_taken(project.namespace_id, name, Some(project.id))
+            .await?
+    {
+        return Err(validation("name", "has already been taken"));
+    }
     let path = match params.path.filter(|path| *path != project.path) {
         Some(path) if !valid_path(&path) => {
             return Err(validation(

@@ -159,6 +159,26 @@ pub async fn create_project(
             .ok_or_else(|| Error::internal("user without namespace"))?,
     };
     crate::groups::check_project_visibility(&namespace, &visibility)?;
+    // GitLab validates `name` unique per namespace, like `path`.
+    if app
+        .store
+        .project_name_taken(namespace.id, &name, None)
+        .await?
+    {
+        let path_taken = app
+            .store
+            .project_by_full_path(&format!("{}/{}", namespace.full_path, path))
+            .await?
+            .is_some();
+        let mut errors = serde_json::json!({ "name": ["has already been taken"] });
+        if path_taken {
+            errors["path"] = serde_json::json!(["has already been taken"]);
+        }
+        return Err(Error::Message {
+            status: 400,
+            message: errors,
+        });
+    }
 
     let created = app
         .store

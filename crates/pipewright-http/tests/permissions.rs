@@ -1101,7 +1101,21 @@ async fn project_settings_need_maintainers_and_visibility_needs_an_owner() {
         .json();
     assert_eq!(switched["default_branch"], "develop");
 
-    // Taken paths are validation errors.
+    // Taken names and paths are validation errors.
+    let same_name = t
+        .create_project(ROOT_TOKEN, json!({ "name": "Twin", "path": "twin" }))
+        .await;
+    assert_eq!(same_name["name"], "Twin");
+    let twin = t
+        .put(&url)
+        .token(ROOT_TOKEN)
+        .json(json!({ "name": "Twin" }))
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        message(&twin),
+        json!({ "name": ["has already been taken"] })
+    );
     t.create_project(ROOT_TOKEN, json!({ "name": "other" }))
         .await;
     let taken = t

@@ -117,6 +117,25 @@ impl Store {
         Ok(project)
     }
 
+    /// Whether another project of the namespace already has this name (GitLab validates
+    /// `name` unique per namespace, like `path`).
+    pub async fn project_name_taken(
+        &self,
+        namespace_id: i64,
+        name: &str,
+        except_id: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM projects WHERE namespace_id = $1 AND name = $2 AND id <> $3 LIMIT 1",
+        )
+        .bind(namespace_id)
+        .bind(name)
+        .bind(except_id.unwrap_or(0))
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(found.is_some())
+    }
+
     /// Loads many projects in one statement, by id.
     pub async fn projects_by_ids(&self, ids: &[i64]) -> Result<Vec<Project>, StoreError> {
         if ids.is_empty() {
