@@ -87,7 +87,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Server> {
     // picks up where the last process stopped.
     pipewright_core::scheduler::spawn(
         app.clone(),
-        pipewright_core::scheduler::TimerConfig::default(),
+        timer_config()?,
         shutdown.clone().cancelled_owned(),
     );
     // HTTP stops only after the built-in runner has finished: its interrupted jobs still
@@ -158,6 +158,35 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Server> {
         shutdown,
         handle,
     })
+}
+
+/// The watchdog thresholds, in seconds, from the environment (GitLab's defaults otherwise):
+/// `PIPEWRIGHT_RUNNING_JOB_UPDATE_TIMEOUT` (3600), `PIPEWRIGHT_CANCELING_JOB_TIMEOUT` (1800),
+/// `PIPEWRIGHT_PENDING_JOB_TIMEOUT` (86400), `PIPEWRIGHT_JOB_TIMEOUT_MARGIN` (900).
+fn timer_config() -> anyhow::Result<pipewright_core::scheduler::TimerConfig> {
+    let seconds = |name: &str, default: Duration| -> anyhow::Result<Duration> {
+        match std::env::var(name) {
+            Ok(text) => {
+                Ok(Duration::from_secs(text.trim().parse().with_context(
+                    || format!("{name} must be a number of seconds"),
+                )?))
+            }
+            Err(_) => Ok(default),
+        }
+    };
+    let mut config = pipewright_core::scheduler::TimerConfig::default();
+    let watchdogs = &mut config.watchdogs;
+    watchdogs.running_without_update = seconds(
+        "PIPEWRIGHT_RUNNING_JOB_UPDATE_TIMEOUT",
+        watchdogs.running_without_update,
+    )?;
+    watchdogs.canceling_without_update = seconds(
+        "PIPEWRIGHT_CANCELING_JOB_TIMEOUT",
+        watchdogs.canceling_without_update,
+    )?;
+    watchdogs.pending = seconds("PIPEWRIGHT_PENDING_JOB_TIMEOUT", watchdogs.pending)?;
+    watchdogs.timeout_margin = seconds("PIPEWRIGHT_JOB_TIMEOUT_MARGIN", watchdogs.timeout_margin)?;
+    Ok(config)
 }
 
 fn loopback_url(addr: SocketAddr) -> String {
