@@ -102,12 +102,14 @@ pub async fn retry(
     let jobs = app.store.pipeline_jobs(pipeline.id, false).await?;
     let candidates: Vec<_> = jobs.iter().map(processing_job).collect();
     let plan = plan_retry(&candidates);
-    apply(app, &jobs, &plan.reset).await?;
+    // Clones first: a skipped job reset before its cause is replaced could be skipped
+    // again by a concurrent processing.
     for id in &plan.clone {
         if let Some(job) = jobs.iter().find(|job| job.id == *id) {
             auto_retry::clone_job(app, job, Some(user.id)).await?;
         }
     }
+    apply(app, &jobs, &plan.reset).await?;
     process_pipeline(app, pipeline.id).await?;
     reload(app, pipeline.id).await
 }
