@@ -1177,3 +1177,41 @@ async fn a_bridge_forwards_dotenv_variables_of_its_dependencies() {
     let child_job = t.claim(&runner).await;
     assert_eq!(child_job.variable("VERSION").as_deref(), Some("v1.2.3"));
 }
+
+#[tokio::test]
+async fn the_bridge_list_serves_public_data_anonymously_and_accepts_job_tokens() {
+    let t = TestApp::new().await;
+    let runner = t.instance_runner().await;
+    let yaml =
+        "build:\n  script: echo\ndeploy:\n  when: manual\n  trigger:\n    include: ci/child.yml\n";
+    let (project, _, pipeline) = project_with_files(
+        &t,
+        ROOT_TOKEN,
+        "demo",
+        json!({ "visibility": "public" }),
+        &[(".gitlab-ci.yml", yaml), ("ci/child.yml", CHILD_YAML)],
+    )
+    .await;
+    let pipeline = pipeline.expect("pipeline");
+    let path = format!("/api/v4/projects/{project}/pipelines/{pipeline}/bridges");
+
+    let anonymous = t.get(&path).await.expect_status(StatusCode::OK).json();
+    assert_eq!(anonymous[0]["name"], "deploy");
+    assert_eq!(anonymous[0]["status"], "manual");
+
+    let job = t.claim(&runner).await;
+    let with_job_token = t
+        .get(&path)
+        .job_token(&job.token)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(with_job_token[0]["id"], anonymous[0]["id"]);
+    assert_eq!(with_job_token.as_array().map(Vec::len), Some(1));
+
+    // A bad credential is 401 even here.
+    t.get(&path)
+        .token("glpat-not-a-token")
+        .await
+        .expect_status(StatusCode::UNAUTHORIZED);
+}
