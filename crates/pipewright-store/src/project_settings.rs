@@ -117,8 +117,8 @@ impl Store {
         Ok(project)
     }
 
-    /// Whether another project of the namespace already has this name (GitLab validates
-    /// `name` unique per namespace, like `path`).
+    /// Whether another project of the namespace already has this name, ignoring case (GitLab
+    /// validates `name` unique per namespace, like `path`).
     pub async fn project_name_taken(
         &self,
         namespace_id: i64,
@@ -126,7 +126,7 @@ impl Store {
         except_id: Option<i64>,
     ) -> Result<bool, StoreError> {
         let found: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM projects WHERE namespace_id = $1 AND name = $2 AND id <> $3 LIMIT 1",
+            "SELECT id FROM projects WHERE namespace_id = $1 AND LOWER(name) = LOWER($2) AND id <> $3 LIMIT 1",
         )
         .bind(namespace_id)
         .bind(name)
