@@ -111,3 +111,44 @@ async fn work(app: App) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn app(dir: &tempfile::TempDir) -> App {
+        let store = pipewright_store::Store::open_sqlite(&dir.path().join("db.sqlite"))
+            .await
+            .expect("store");
+        App::new(store, crate::Config::new(dir.path(), "http://pw.test")).expect("app")
+    }
+
+    #[tokio::test]
+    async fn a_pipeline_is_queued_once_and_drain_waits_for_the_worker() {
+        let dir = tempfile::tempdir().expect("dir");
+        let app = app(&dir).await;
+        // Nothing runs before this task yields: the worker is only spawned.
+        app.downstream.push(&app, 41);
+        app.downstream.push(&app, 42);
+        app.downstream.push(&app, 41);
+        assert_eq!(app.downstream.len(), 2);
+        DownstreamQueue::drain(&app).await;
+        assert!(app.downstream.is_empty());
+        // Drained twice: nothing to wait for.
+        DownstreamQueue::drain(&app).await;
+    }
+
+    #[test]
+    fn outside_a_runtime_the_work_waits_for_drain() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let dir = tempfile::tempdir().expect("dir");
+        let app = runtime.block_on(app(&dir));
+        app.downstream.push(&app, 7);
+        assert_eq!(app.downstream.len(), 1);
+        runtime.block_on(DownstreamQueue::drain(&app));
+        assert!(app.downstream.is_empty());
+    }
+}
