@@ -156,6 +156,7 @@ pub(crate) async fn after_counted_failure(app: &App, failed: &Job) -> Result<()>
         == Some("all")
     {
         cancel_jobs(app, failed.pipeline_id, |_| true).await?;
+        crate::downstream::cancel_child_pipelines(app, failed.pipeline_id).await?;
     }
     Ok(())
 }
@@ -182,6 +183,7 @@ pub(crate) async fn auto_cancel_redundant(app: &App, newer: &Pipeline, mode: &st
         });
         if !started_uninterruptible {
             cancel_jobs(app, older.id, |_| true).await?;
+            crate::downstream::cancel_child_pipelines(app, older.id).await?;
         }
     }
     Ok(())
