@@ -151,25 +151,27 @@ pub async fn create_personal_access_token(
 ) -> Result<(PersonalAccessToken, String)> {
     require_admin(actor)?;
     actor.require_write_scope()?;
-    let user = app
-        .store
-        .user_by_id(user_id)
-        .await?
-        .ok_or_else(|| Error::not_found("User"))?;
-    if let Some(scope) = params
+    // Parameter validation comes before any lookup, as in Grape.
+    if params.scopes.is_empty() {
+        return Err(Error::Param("scopes is empty".into()));
+    }
+    if params
         .scopes
         .iter()
-        .find(|scope| !TOKEN_SCOPES.contains(&scope.as_str()))
+        .any(|scope| !TOKEN_SCOPES.contains(&scope.as_str()))
     {
-        return Err(Error::Param(format!(
-            "scopes does not have a valid value ({scope})"
-        )));
+        return Err(Error::Param("scopes does not have a valid value".into()));
     }
     if let Some(date) = &params.expires_at
         && chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err()
     {
         return Err(Error::Param("expires_at is invalid".into()));
     }
+    let user = app
+        .store
+        .user_by_id(user_id)
+        .await?
+        .ok_or_else(|| Error::not_found("User"))?;
     let token = generate(PERSONAL_ACCESS_TOKEN_PREFIX);
     let record = app
         .store

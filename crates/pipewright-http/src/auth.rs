@@ -54,8 +54,27 @@ fn job_token(parts: &Parts) -> Option<String> {
 
 async fn resolve_personal(app: &App, parts: &Parts) -> Result<Option<Actor>, ApiError> {
     match personal_token(parts) {
-        Some(token) => Ok(Some(authenticate_token(app, &token).await?)),
+        Some(token) => {
+            let actor = authenticate_token(app, &token).await?;
+            check_scopes(&actor, &parts.method)?;
+            Ok(Some(actor))
+        }
         None => Ok(None),
+    }
+}
+
+/// Token scopes are checked with authentication, before any parameter: `api` allows
+/// everything, `read_api` only reads, anything else nothing.
+fn check_scopes(actor: &Actor, method: &axum::http::Method) -> Result<(), ApiError> {
+    let Actor::User { scopes, .. } = actor else {
+        return Ok(());
+    };
+    let has = |scope: &str| scopes.iter().any(|granted| granted == scope);
+    let reading = method == axum::http::Method::GET || method == axum::http::Method::HEAD;
+    if has("api") || (reading && has("read_api")) {
+        Ok(())
+    } else {
+        Err(ApiError(Error::InsufficientScope))
     }
 }
 

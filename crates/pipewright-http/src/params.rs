@@ -73,6 +73,20 @@ impl Params {
         }
     }
 
+    /// Grape reports every missing required parameter at once, in declaration order.
+    pub fn require_present(&self, keys: &[&str]) -> ApiResult<()> {
+        let missing: Vec<String> = keys
+            .iter()
+            .filter(|key| !self.contains(key))
+            .map(|key| format!("{key} is missing"))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(param_error(missing.join(", ")))
+        }
+    }
+
     pub fn required_string(&self, key: &str) -> ApiResult<String> {
         match self.string(key)? {
             Some(text) if !text.trim().is_empty() => Ok(text),

@@ -153,8 +153,11 @@ pub struct JobFilter {
     /// Empty = every status.
     pub statuses: Vec<Status>,
     pub ref_name: Option<String>,
-    /// Keyset pagination: only jobs with an id below this one.
+    /// Keyset pagination forward: only jobs with an id below this one.
     pub before_id: Option<i64>,
+    /// Keyset pagination backward: only jobs with an id above this one (the page nearest to
+    /// it is returned, still newest first).
+    pub after_id: Option<i64>,
 }
 
 /// The new state of a job after a transition, written as a whole.
@@ -370,14 +373,26 @@ impl Store {
             if let Some(before_id) = filter.before_id {
                 query.push(" AND id < ").push_bind(before_id);
             }
+            if let Some(after_id) = filter.after_id {
+                query.push(" AND id > ").push_bind(after_id);
+            }
         }
+        let backward = filter.after_id.is_some();
         query
-            .push(" ORDER BY id DESC LIMIT ")
+            .push(if backward {
+                " ORDER BY id ASC LIMIT "
+            } else {
+                " ORDER BY id DESC LIMIT "
+            })
             .push_bind(limit)
             .push(" OFFSET ")
             .push_bind(offset);
         let rows: Vec<JobRow> = query.build_query_as().fetch_all(&self.read).await?;
-        into_jobs(rows)
+        let mut jobs = into_jobs(rows)?;
+        if backward {
+            jobs.reverse();
+        }
+        Ok(jobs)
     }
 
     /// The oldest pending jobs, for a runner to choose from.

@@ -497,6 +497,7 @@ async fn the_job_list_filters_by_status_and_ref_and_skips_bridges() {
         statuses: vec![Status::Success, Status::Skipped],
         ref_name: Some("main".into()),
         before_id: None,
+        after_id: None,
     };
     let listed = fixture.list(&both, 1000, 0).await;
     assert_eq!(listed.len(), 6);

@@ -51,17 +51,33 @@ fn encode_cursor(last_id: i64) -> String {
     base64::engine::general_purpose::URL_SAFE.encode(json)
 }
 
-fn decode_cursor(cursor: &str) -> Option<i64> {
+/// The backward cursor GitLab gives a page: `{"id":"<first id>","_kd":"p"}`.
+fn encode_prev_cursor(first_id: i64) -> String {
+    let json = format!("{{\"id\":\"{first_id}\",\"_kd\":\"p\"}}");
+    base64::engine::general_purpose::URL_SAFE.encode(json)
+}
+
+enum Direction {
+    Next,
+    Prev,
+}
+
+fn decode_cursor(cursor: &str) -> Option<(i64, Direction)> {
     let bytes = base64::engine::general_purpose::URL_SAFE
         .decode(cursor.trim())
         .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor.trim()))
         .ok()?;
     let value: Value = serde_json::from_slice(&bytes).ok()?;
-    match value.get("id")? {
-        Value::String(text) => text.parse().ok(),
-        Value::Number(number) => number.as_i64(),
-        _ => None,
-    }
+    let id = match value.get("id")? {
+        Value::String(text) => text.parse().ok()?,
+        Value::Number(number) => number.as_i64()?,
+        _ => return None,
+    };
+    let direction = match value.get("_kd").and_then(Value::as_str) {
+        Some("p") => Direction::Prev,
+        _ => Direction::Next,
+    };
+    Some((id, direction))
 }
 
 /// E1 — `GET /projects/:id/jobs`.
@@ -87,6 +103,7 @@ pub async fn list_project_jobs(
         statuses,
         ref_name,
         before_id: None,
+        after_id: None,
     };
     let mut link_params = params.map().clone();
     link_params.insert("id".into(), Value::String(id));
@@ -103,9 +120,12 @@ pub async fn list_project_jobs(
             )
                 .into_response());
         }
-        if let Some(cursor) = params.string("cursor")? {
-            filter.before_id =
-                Some(decode_cursor(&cursor).ok_or_else(|| param_error("cursor is invalid"))?);
+        let cursor_given = params.string("cursor")?;
+        if let Some(cursor) = &cursor_given {
+            match decode_cursor(cursor).ok_or_else(|| param_error("cursor is invalid"))? {
+                (id, Direction::Next) => filter.before_id = Some(id),
+                (id, Direction::Prev) => filter.after_id = Some(id),
+            }
         }
         let mut views =
             jobs::list_project_jobs(&app, &access, &filter, page.per_page + 1, 0).await?;
@@ -127,6 +147,13 @@ pub async fn list_project_jobs(
             if let Ok(value) = HeaderValue::from_str(&cursor) {
                 headers.insert("x-next-cursor", value);
             }
+        }
+        // A page reached through a cursor has a previous page, starting after its first row.
+        if cursor_given.is_some()
+            && let Some(first) = views.first()
+            && let Ok(value) = HeaderValue::from_str(&encode_prev_cursor(first.job.id))
+        {
+            headers.insert("x-prev-cursor", value);
         }
         return Ok(super::json_with(
             StatusCode::OK,

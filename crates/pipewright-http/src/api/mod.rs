@@ -205,10 +205,13 @@ pub fn router(app: App) -> Router {
             crate::moved::rewrite,
         ));
 
-    Router::new()
-        .nest("/api/v4", api)
+    let v3 = Router::new()
         .route("/api/v3", axum::routing::any(gone))
         .route("/api/v3/{*rest}", axum::routing::any(gone))
+        .layer(middleware::from_fn(api_headers));
+    Router::new()
+        .nest("/api/v4", api)
+        .merge(v3)
         .fallback(crate::git_http::git_or_not_found)
         .with_state(app)
 }
@@ -241,7 +244,11 @@ async fn gone() -> Response {
 /// GitLab's API headers on every response, and its body for the router's bare 405.
 async fn api_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+    // Only the router's own (empty) 405 gets GitLab's body; endpoint 405s such as the
+    // keyset one keep theirs.
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED
+        && axum::body::HttpBody::size_hint(response.body()).exact() == Some(0)
+    {
         let allow = response.headers().get(header::ALLOW).cloned();
         let mut replaced = (
             StatusCode::METHOD_NOT_ALLOWED,

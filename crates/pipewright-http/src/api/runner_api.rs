@@ -20,14 +20,23 @@ pub struct TokenQuery {
     token: Option<String>,
 }
 
-fn parse_body<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        body
+/// The JSON body, with a `token` from the query string when the body has none (parameters
+/// may come from either, as in Grape).
+fn parse_body<T: DeserializeOwned>(body: &Bytes, query_token: Option<&str>) -> ApiResult<T> {
+    let invalid = |err: serde_json::Error| {
+        ApiError(Error::BadRequest(format!("invalid request body: {err}")))
     };
-    serde_json::from_slice(body)
-        .map_err(|err| ApiError(Error::BadRequest(format!("invalid request body: {err}"))))
+    let mut value: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Value::Object(serde_json::Map::new())
+    } else {
+        serde_json::from_slice(body).map_err(invalid)?
+    };
+    if let (Some(object), Some(token)) = (value.as_object_mut(), query_token)
+        && !object.contains_key("token")
+    {
+        object.insert("token".into(), serde_json::Value::String(token.to_owned()));
+    }
+    serde_json::from_value(value).map_err(invalid)
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -49,7 +58,7 @@ pub async fn verify(
     Query(query): Query<TokenQuery>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let mut request: VerifyRequest = parse_body(&body)?;
+    let mut request: VerifyRequest = parse_body(&body, query.token.as_deref())?;
     if request.token.is_empty() {
         request.token = query.token.unwrap_or_default();
     }
@@ -68,7 +77,7 @@ pub async fn request_job(
     Query(query): Query<TokenQuery>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let mut request: JobRequest = parse_body(&body)?;
+    let mut request: JobRequest = parse_body(&body, query.token.as_deref())?;
     if request.token.is_empty() {
         request.token = query.token.unwrap_or_default();
     }
@@ -113,7 +122,7 @@ pub async fn update_job(
     body: Bytes,
 ) -> ApiResult<Response> {
     let job_id = super::id_param("id", &job_id)?;
-    let request: UpdateJobRequest = parse_body(&body)?;
+    let request: UpdateJobRequest = parse_body(&body, None)?;
     let token = job_token(&headers, query, request.token.clone());
     let (status_code, status) =
         match job_updates::update_job(&app, job_id, &token, &request).await? {

@@ -20,6 +20,7 @@ pub async fn create_user(
     params: Params,
 ) -> ApiResult<Response> {
     actor.require_user()?;
+    params.require_present(&["email", "name", "username"])?;
     let username = params.required_string("username")?;
     let name = params.required_string("name")?;
     let email = params.required_string("email")?;

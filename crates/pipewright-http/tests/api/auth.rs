@@ -259,7 +259,6 @@ async fn read_api_reads_but_may_not_write() {
 
 /// Authentication (scopes included) runs before parameter validation (§1.5).
 #[tokio::test]
-#[ignore = "bug: read_api scope is checked in core after the handler validated params, so a read_api token with a missing param gets 400 instead of 403 insufficient_scope"]
 async fn read_api_on_a_write_route_is_403_even_with_bad_params() {
     let t = TestApp::new().await;
     let (_, read_only) = t.create_token(1, &["read_api"], None).await;

@@ -378,7 +378,6 @@ async fn member_errors() {
 
 /// GitLab validates `name` unique per namespace, like `path`.
 #[tokio::test]
-#[ignore = "bug: a second project with the same name (different path) in one namespace is created; GitLab answers 400 {\"message\":{\"name\":[\"has already been taken\"]}}"]
 async fn duplicate_name_in_a_namespace_is_400() {
     let t = TestApp::new().await;
     t.create_project(ROOT_TOKEN, json!({ "name": "Demo", "path": "demo" }))

@@ -116,7 +116,6 @@ async fn verify_answers_the_runner_id() {
 
 /// runner-protocol.md §1: parameters come from the JSON body or the query string.
 #[tokio::test]
-#[ignore = "bug: /runners/verify and /jobs/request with the runner token only in the query string (no body) answer 400 \"missing field `token`\" instead of using it"]
 async fn runner_token_in_the_query_string() {
     let t = TestApp::new().await;
     t.project_with_ci(CI).await;

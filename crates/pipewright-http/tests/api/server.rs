@@ -83,7 +83,6 @@ async fn api_v3_is_gone() {
 }
 
 #[tokio::test]
-#[ignore = "bug: the /api/v3 410 answer lacks X-Frame-Options/X-Content-Type-Options (the API header layer covers /api/v4 only)"]
 async fn api_v3_answer_carries_the_api_headers() {
     let t = TestApp::new().await;
     let response = t.get("/api/v3/x").await.expect_status(StatusCode::GONE);
