@@ -157,6 +157,7 @@ fn order_column(order_by: &str) -> Option<&'static str> {
 pub struct ListProjects {
     pub membership: bool,
     pub owned: bool,
+    pub min_access_level: Option<i32>,
     pub visibility: Option<String>,
     pub search: Option<String>,
     pub order_by: Option<String>,
@@ -188,6 +189,13 @@ pub async fn list_projects(
             "visibility does not have a valid value".into(),
         ));
     }
+    if let Some(level) = params.min_access_level
+        && ![10, 15, 20, 30, 40, 50].contains(&level)
+    {
+        return Err(Error::Param(
+            "min_access_level does not have a valid value".into(),
+        ));
+    }
     let user = actor.user();
     let filter = ProjectListFilter {
         user_id: user.map(|user| user.id),
@@ -195,6 +203,7 @@ pub async fn list_projects(
         // Membership filters mean nothing without a user (GitLab ignores them).
         membership: params.membership && user.is_some(),
         owned: params.owned && user.is_some(),
+        min_access_level: params.min_access_level.filter(|_| user.is_some()),
         visibility: params.visibility,
         search: params.search.filter(|text| !text.trim().is_empty()),
         order_by,

@@ -1504,6 +1504,29 @@ async fn get_projects_lists_what_the_caller_may_see_with_totals() {
         .expect_status(StatusCode::OK);
     assert_eq!(names(&member_of), Vec::<String>::new());
 
+    let rootonly = t
+        .get("/api/v4/projects?search=rootonly")
+        .token(ROOT_TOKEN)
+        .await
+        .json();
+    add_project_member(&t, rootonly[0]["id"].as_i64().expect("id"), &bob, 20).await;
+    let reporter_of = t
+        .get("/api/v4/projects?min_access_level=20")
+        .token(&bob.token)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(names(&reporter_of), ["root/rootonly"]);
+    let developer_of = t
+        .get("/api/v4/projects?min_access_level=30")
+        .token(&bob.token)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(names(&developer_of), Vec::<String>::new());
+    t.get("/api/v4/projects?min_access_level=25")
+        .token(&bob.token)
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+
     let paged = t
         .get("/api/v4/projects?per_page=1&page=2")
         .token(&alice.token)

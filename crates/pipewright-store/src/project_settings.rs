@@ -31,6 +31,8 @@ pub struct ProjectListFilter {
     pub membership: bool,
     /// Only projects in the user's namespace or where they are Owner.
     pub owned: bool,
+    /// Only projects where the user's membership is at least this level.
+    pub min_access_level: Option<i32>,
     pub visibility: Option<String>,
     /// Case-insensitive substring of the name or path.
     pub search: Option<String>,
@@ -182,7 +184,13 @@ fn push_visible_from(query: &mut QueryBuilder<Sqlite>, filter: &ProjectListFilte
         Some(user_id) => {
             // Namespaces whose projects the user reaches through membership: groups they
             // belong to (at `min_level` or above) and everything below them, plus their own.
-            let min_level = if filter.owned { 50 } else { 0 };
+            let min_level =
+                filter
+                    .min_access_level
+                    .unwrap_or(0)
+                    .max(if filter.owned { 50 } else { 0 });
+            let members_only =
+                filter.membership || filter.owned || filter.min_access_level.is_some();
             query.push(
                 "WITH RECURSIVE member_namespaces (id) AS (
                      SELECT source_id FROM members WHERE source_type = 'namespace' AND user_id = ",
@@ -196,10 +204,10 @@ fn push_visible_from(query: &mut QueryBuilder<Sqlite>, filter: &ProjectListFilte
                  ) ",
             );
             query.push(format!("SELECT {select} FROM projects WHERE ("));
-            if filter.admin && !filter.membership && !filter.owned {
+            if filter.admin && !members_only {
                 query.push("1 = 1");
             } else {
-                if !filter.membership && !filter.owned {
+                if !members_only {
                     query.push("visibility IN ('public', 'internal') OR ");
                 }
                 query.push(

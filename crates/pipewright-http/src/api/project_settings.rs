@@ -56,6 +56,9 @@ pub async fn list_projects(
     let request = ListProjects {
         membership: params.bool("membership")?.unwrap_or(false),
         owned: params.bool("owned")?.unwrap_or(false),
+        min_access_level: params
+            .int("min_access_level")?
+            .map(|level| i32::try_from(level).unwrap_or(-1)),
         visibility: params.string("visibility")?,
         search: params.string("search")?,
         order_by: params.string("order_by")?,
