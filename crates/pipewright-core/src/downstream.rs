@@ -24,17 +24,23 @@ pub use cancel::cancel_child_pipelines;
 pub use options::{BridgeOptions, blocks_retry};
 pub use queue::DownstreamQueue;
 
+use pipewright_domain::Status;
+
 use crate::App;
 use crate::error::Result;
 
 /// How long queued work may take before [`recover`] redoes it.
 const RECOVERY_GRACE_MS: i64 = 60_000;
+/// How long a claimed bridge may take to create its downstream pipeline before [`recover`]
+/// takes it for lost and triggers it again.
+const TRIGGER_GRACE_MS: i64 = 10 * 60_000;
 /// Pipelines one recovery pass queues at most; the rest wait for the next pass.
 const RECOVERY_BATCH: i64 = 500;
 
 /// Queues the pipelines whose bridge work was lost (the queue lives in memory and dies with
-/// the process): bridges still `pending`, and dependent bridges of finished pipelines. Run
-/// by the scheduler's timer; returns how many pipelines were queued.
+/// the process): bridges still `pending`, dependent bridges of finished pipelines, and
+/// bridges claimed for triggering long ago without a downstream pipeline (back to
+/// `pending`). Run by the scheduler's timer; returns how many pipelines were queued.
 pub async fn recover(app: &App, now: i64) -> Result<usize> {
     let pipelines = app
         .store
@@ -43,7 +49,18 @@ pub async fn recover(app: &App, now: i64) -> Result<usize> {
     for pipeline_id in &pipelines {
         app.downstream.push(app, *pipeline_id);
     }
-    Ok(pipelines.len())
+    let mut queued = pipelines.len();
+    let claimed = app
+        .store
+        .unlinked_running_bridges(now.saturating_sub(TRIGGER_GRACE_MS), RECOVERY_BATCH)
+        .await?;
+    for bridge in claimed {
+        if status::set_status(app, &bridge, Status::Pending, None).await? {
+            app.downstream.push(app, bridge.pipeline_id);
+            queued += 1;
+        }
+    }
+    Ok(queued)
 }
 
 /// Everything the worker does for one processed pipeline.

@@ -1215,3 +1215,47 @@ async fn the_bridge_list_serves_public_data_anonymously_and_accepts_job_tokens()
         .await
         .expect_status(StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_bridge_claimed_but_never_triggered_is_triggered_again_by_the_timer() {
+    let t = TestApp::new().await;
+    let yaml = "deploy:\n  when: manual\n  trigger:\n    include: ci/child.yml\n";
+    let (project, _, pipeline) = project_with_files(
+        &t,
+        ROOT_TOKEN,
+        "demo",
+        json!({}),
+        &[(".gitlab-ci.yml", yaml), ("ci/child.yml", CHILD_YAML)],
+    )
+    .await;
+    let pipeline = pipeline.expect("pipeline");
+    let id = bridge(&t, project, pipeline).await["id"]
+        .as_i64()
+        .expect("id");
+    // `running` without a downstream pipeline: the process died right after the claim.
+    let job = t.app.store.job_by_id(id).await.expect("read").expect("job");
+    let mut update = pipewright_store::JobStateUpdate::of(&job);
+    update.status = pipewright_core::Status::Running;
+    assert!(
+        t.app
+            .store
+            .update_job_state(id, job.status, &update)
+            .await
+            .expect("write")
+    );
+    let watchdogs = pipewright_core::scheduler::Watchdogs::default();
+    let now = pipewright_core::now_ms();
+    pipewright_core::scheduler::tick(&t.app, now + 120_000, &watchdogs)
+        .await
+        .expect("tick");
+    settle(&t).await;
+    assert_eq!(bridge(&t, project, pipeline).await["status"], "running");
+
+    pipewright_core::scheduler::tick(&t.app, now + 11 * 60_000, &watchdogs)
+        .await
+        .expect("tick");
+    settle(&t).await;
+    let triggered = bridge(&t, project, pipeline).await;
+    assert_eq!(triggered["status"], "success");
+    assert!(triggered["downstream_pipeline"]["id"].is_i64());
+}

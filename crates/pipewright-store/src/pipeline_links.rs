@@ -143,4 +143,24 @@ impl Store {
         .await?;
         into_jobs(rows)
     }
+
+    /// Bridges claimed for triggering (`running`) before `before` that never got a downstream
+    /// pipeline: the process died between the claim and the creation.
+    pub async fn unlinked_running_bridges(
+        &self,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<Job>, StoreError> {
+        let rows: Vec<JobRow> = sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs
+             WHERE status = 'running' AND kind = 'bridge' AND updated_at < $1
+                AND NOT EXISTS (SELECT 1 FROM pipeline_links WHERE bridge_id = jobs.id)
+             ORDER BY updated_at, id LIMIT $2"
+        ))
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.write)
+        .await?;
+        into_jobs(rows)
+    }
 }
