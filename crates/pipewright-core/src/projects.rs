@@ -262,6 +262,7 @@ async fn init_repository(
             last_commit_id: None,
         }],
         force: false,
+        committer: None,
     });
     tokio::task::spawn_blocking(move || -> Result<()> {
         let repo = pipewright_git::Repo::init_bare(&path, &branch)?;

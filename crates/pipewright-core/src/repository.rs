@@ -33,6 +33,7 @@ pub async fn create_commit(
     if request.author_email.is_empty() {
         request.author_email = user.email.clone();
     }
+    request.committer = Some((user.name.clone(), user.email.clone()));
     let repo = app.repository(access.project.id);
     let branch = request.branch.clone();
     let (before, commit) = tokio::task::spawn_blocking(move || {

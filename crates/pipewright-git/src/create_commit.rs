@@ -148,8 +148,18 @@ impl Repo {
         let sha = cmd
             .env("GIT_AUTHOR_NAME", &req.author_name)
             .env("GIT_AUTHOR_EMAIL", &req.author_email)
-            .env("GIT_COMMITTER_NAME", &req.author_name)
-            .env("GIT_COMMITTER_EMAIL", &req.author_email)
+            .env(
+                "GIT_COMMITTER_NAME",
+                req.committer
+                    .as_ref()
+                    .map_or(&req.author_name, |(name, _)| name),
+            )
+            .env(
+                "GIT_COMMITTER_EMAIL",
+                req.committer
+                    .as_ref()
+                    .map_or(&req.author_email, |(_, email)| email),
+            )
             .stdin(req.message.clone().into_bytes())
             .run_string()?;
         if is_full_sha(&sha) {

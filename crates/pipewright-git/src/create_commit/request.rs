@@ -114,6 +114,9 @@ pub struct CommitRequest {
     pub message: String,
     pub author_name: String,
     pub author_email: String,
+    /// Who records the commit; the author when absent. The Commits API keeps the API user as
+    /// committer even when `author_name`/`author_email` are given, as Gitaly does.
+    pub committer: Option<(String, String)>,
     pub actions: Vec<CommitAction>,
     pub force: bool,
 }

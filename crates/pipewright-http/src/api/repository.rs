@@ -103,6 +103,7 @@ pub async fn create_commit(
         author_email: params.string("author_email")?.unwrap_or_default(),
         actions,
         force: params.bool("force")?.unwrap_or(false),
+        committer: None,
     };
     let access = projects::find_project(&app, &actor, &id).await?;
     let commit = repository::create_commit(&app, &actor, &access, request).await?;

@@ -394,7 +394,6 @@ async fn author_params_set_the_author() {
 /// GitLab (Gitaly's `UserCommitFiles`) takes the committer from the acting user; only the
 /// author comes from `author_name`/`author_email`.
 #[tokio::test]
-#[ignore = "bug: with author_name/author_email the commit's committer is also that author; GitLab keeps the API user as committer"]
 async fn the_committer_is_the_api_user() {
     let t = TestApp::new().await;
     demo(&t).await;
