@@ -101,13 +101,6 @@ impl BranchRules {
             .any(|rule| reaches(access, rule.merge_access_level))
     }
 
-    pub fn can_force_push(&self, access: &ProjectAccess, branch: &str) -> bool {
-        if !self.is_protected(branch) {
-            return self.can_push(access, branch);
-        }
-        self.can_push(access, branch) && self.matching(branch).any(|rule| rule.allow_force_push)
-    }
-
     /// The branch entity's `developers_can_push` / `developers_can_merge`.
     pub fn developers_can(&self, branch: &str) -> (bool, bool) {
         let push = self
