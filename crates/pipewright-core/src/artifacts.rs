@@ -38,6 +38,8 @@ use crate::error::{Error, Result};
 pub struct JobArtifacts {
     pub records: Vec<JobArtifact>,
     pub expire_at: Option<i64>,
+    /// Size of the log of a finished job: GitLab lists it as a `trace` artifact (`job.log`).
+    pub trace_size: Option<u64>,
 }
 
 impl JobArtifacts {
@@ -49,8 +51,11 @@ impl JobArtifacts {
     }
 }
 
-/// Artifacts of these jobs with two statements, whatever their number.
-pub async fn load_for_jobs(app: &App, job_ids: &[i64]) -> Result<HashMap<i64, JobArtifacts>> {
+/// Artifacts of these jobs with two statements, whatever their number (plus a file
+/// length per finished job for its log).
+pub async fn load_for_jobs(app: &App, jobs: &[Job]) -> Result<HashMap<i64, JobArtifacts>> {
+    let job_ids: Vec<i64> = jobs.iter().map(|job| job.id).collect();
+    let job_ids = job_ids.as_slice();
     let mut by_job: HashMap<i64, JobArtifacts> = HashMap::new();
     for row in app.store.artifacts_expiry_by_job_ids(job_ids).await? {
         by_job.entry(row.job_id).or_default().expire_at = row.artifacts_expire_at;
@@ -61,6 +66,12 @@ pub async fn load_for_jobs(app: &App, job_ids: &[i64]) -> Result<HashMap<i64, Jo
             .or_default()
             .records
             .push(record);
+    }
+    for job in jobs.iter().filter(|job| job.status.is_completed()) {
+        let size = app.traces.len(job.id).await.map_err(Error::internal)?;
+        if size > 0 {
+            by_job.entry(job.id).or_default().trace_size = Some(size);
+        }
     }
     Ok(by_job)
 }

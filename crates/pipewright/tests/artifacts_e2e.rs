@@ -153,7 +153,7 @@ async fn stage_two_reads_stage_one_artifacts() -> TestResult {
         .iter()
         .filter_map(|artifact| artifact["file_type"].as_str())
         .collect();
-    assert_eq!(types, ["archive", "dotenv"]);
+    assert_eq!(types, ["archive", "dotenv", "trace"]);
 
     let archive = api
         .send(

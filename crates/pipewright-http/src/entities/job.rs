@@ -121,6 +121,12 @@ impl JobEntity {
                     filename: record.filename.clone(),
                     file_format: Some(record.file_format.clone()),
                 })
+                .chain(view.artifacts.trace_size.map(|size| JobArtifactEntity {
+                    file_type: "trace".to_owned(),
+                    size: i64::try_from(size).ok(),
+                    filename: "job.log".to_owned(),
+                    file_format: Some("raw".to_owned()),
+                }))
                 .collect(),
             runner: view
                 .runner
