@@ -1687,3 +1687,37 @@ async fn group_runners_take_their_groups_jobs_and_protected_runners_protected_on
     let feature_job = t.claim(&any).await;
     assert_eq!(feature_job.payload["git_info"]["ref"], "feature");
 }
+
+#[tokio::test]
+async fn read_api_tokens_are_refused_on_writes_before_parameters_are_read() {
+    let t = TestApp::new().await;
+    let (_, read_only) = t.create_token(1, &["read_api"], None).await;
+    t.create_project(ROOT_TOKEN, json!({ "name": "demo" }))
+        .await;
+    for (method, path) in [
+        ("POST", "/api/v4/groups"),
+        ("POST", "/api/v4/projects/1/protected_branches"),
+        ("PATCH", "/api/v4/projects/1/job_token_scope"),
+        ("POST", "/api/v4/projects/1/job_token_scope/allowlist"),
+        ("PUT", "/api/v4/projects/1"),
+        ("POST", "/api/v4/projects/1/cluster_agents"),
+        ("POST", "/api/v4/users/1/block"),
+    ] {
+        let response = t
+            .request(method.parse().expect("method"), path)
+            .token(&read_only)
+            .json(json!({}))
+            .await;
+        assert_eq!(response.status, StatusCode::FORBIDDEN, "{method} {path}");
+        assert_eq!(
+            response.json()["error"],
+            "insufficient_scope",
+            "{method} {path}"
+        );
+    }
+    // Anonymous callers are 401 before anything else.
+    t.post("/api/v4/groups")
+        .json(json!({}))
+        .await
+        .expect_status(StatusCode::UNAUTHORIZED);
+}

@@ -19,6 +19,8 @@ pub async fn create(
     params: Params,
 ) -> ApiResult<Response> {
     actor.require_user()?;
+    // Scopes are checked with the credentials, before any parameter.
+    actor.require_write_scope()?;
     let name = params.required_string("name")?;
     let access = projects::find_project(&app, &actor, &id).await?;
     let view = cluster_agents::create_agent(&app, &actor, &access, &name).await?;

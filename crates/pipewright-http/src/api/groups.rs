@@ -24,6 +24,8 @@ pub async fn create_group(
     params: Params,
 ) -> ApiResult<Response> {
     actor.require_user()?;
+    // Scopes are checked with the credentials, before any parameter.
+    actor.require_write_scope()?;
     let request = CreateGroup {
         name: params.required_string("name")?,
         path: params.required_string("path")?,
@@ -51,6 +53,8 @@ pub async fn add_member(
     params: Params,
 ) -> ApiResult<Response> {
     actor.require_user()?;
+    // Scopes are checked with the credentials, before any parameter.
+    actor.require_write_scope()?;
     let user_id = params.required_int("user_id")?;
     let access_level = params.required_int("access_level")?;
     let level = i32::try_from(access_level)

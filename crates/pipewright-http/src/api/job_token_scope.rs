@@ -32,6 +32,8 @@ pub async fn patch_settings(
     params: Params,
 ) -> ApiResult<Response> {
     actor.require_user()?;
+    // Scopes are checked with the credentials, before any parameter.
+    actor.require_write_scope()?;
     let enabled = params
         .bool("enabled")?
         .ok_or_else(|| param_error("enabled is missing"))?;
@@ -79,6 +81,8 @@ pub async fn add_project(
     params: Params,
 ) -> ApiResult<Response> {
     actor.require_user()?;
+    // Scopes are checked with the credentials, before any parameter.
+    actor.require_write_scope()?;
     let target = params.required_int("target_project_id")?;
     let access = projects::find_project(&app, &actor, &id).await?;
     let target = job_token_scope::add_project(&app, &actor, &access, target).await?;
@@ -95,6 +99,8 @@ pub async fn remove_project(
     Path((id, target)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     actor.require_user()?;
+    // Scopes are checked with the credentials, before any parameter.
+    actor.require_write_scope()?;
     let target = super::id_param("target_project_id", &target)?;
     let access = projects::find_project(&app, &actor, &id).await?;
     job_token_scope::remove_project(&app, &actor, &access, target).await?;
@@ -140,6 +146,8 @@ pub async fn add_group(
     params: Params,
 ) -> ApiResult<Response> {
     actor.require_user()?;
+    // Scopes are checked with the credentials, before any parameter.
+    actor.require_write_scope()?;
     let target = params.required_int("target_group_id")?;
     let access = projects::find_project(&app, &actor, &id).await?;
     let target = job_token_scope::add_group(&app, &actor, &access, target).await?;
@@ -156,6 +164,8 @@ pub async fn remove_group(
     Path((id, target)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     actor.require_user()?;
+    // Scopes are checked with the credentials, before any parameter.
+    actor.require_write_scope()?;
     let target = super::id_param("target_group_id", &target)?;
     let access = projects::find_project(&app, &actor, &id).await?;
     job_token_scope::remove_group(&app, &actor, &access, target).await?;

@@ -28,6 +28,8 @@ pub async fn update_project(
     params: Params,
 ) -> ApiResult<Response> {
     actor.require_user()?;
+    // Scopes are checked with the credentials, before any parameter.
+    actor.require_write_scope()?;
     let request = UpdateProject {
         name: params.string("name")?,
         path: params.string("path")?,

@@ -68,6 +68,8 @@ pub async fn create(
     params: Params,
 ) -> ApiResult<Response> {
     actor.require_user()?;
+    // Scopes are checked with the credentials, before any parameter.
+    actor.require_write_scope()?;
     let request = ProtectBranch {
         name: params.required_string("name")?,
         push_access_level: level(&params, "push_access_level")?,
@@ -85,6 +87,8 @@ pub async fn delete(
     Path((id, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     actor.require_user()?;
+    // Scopes are checked with the credentials, before any parameter.
+    actor.require_write_scope()?;
     let access = projects::find_project(&app, &actor, &id).await?;
     protected_refs::delete(&app, &actor, &access, &name).await?;
     Ok(super::empty(StatusCode::NO_CONTENT))
@@ -97,6 +101,8 @@ pub async fn update(
     params: Params,
 ) -> ApiResult<Response> {
     actor.require_user()?;
+    // Scopes are checked with the credentials, before any parameter.
+    actor.require_write_scope()?;
     let allow_force_push = params.bool("allow_force_push")?;
     let access = projects::find_project(&app, &actor, &id).await?;
     let rule = protected_refs::update(&app, &actor, &access, &name, allow_force_push).await?;

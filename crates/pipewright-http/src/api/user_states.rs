@@ -17,6 +17,7 @@ async fn change(
     to: StateChange,
 ) -> ApiResult<Response> {
     actor.require_user()?;
+    actor.require_write_scope()?;
     let user_id = super::id_param("id", id)?;
     change_state(app, actor, user_id, to).await?;
     Ok((StatusCode::CREATED, Json(true)).into_response())
