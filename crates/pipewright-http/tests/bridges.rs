@@ -318,7 +318,9 @@ async fn a_failing_child_fails_a_dependent_bridge_and_a_retry_there_reopens_it()
     .expect_status(StatusCode::CREATED);
     settle(&t).await;
     let reopened = bridge(&t, project, pipeline).await;
-    assert_eq!(reopened["status"], "running");
+    // GitLab's `reset_source_bridge!`: back to `pending`, with the same child.
+    assert_eq!(reopened["status"], "pending");
+    assert_eq!(reopened["downstream_pipeline"]["id"], child);
     assert_eq!(reopened["finished_at"], Value::Null);
     assert_eq!(t.pipeline_status(project, pipeline).await, "running");
 

@@ -106,8 +106,8 @@ impl Store {
     }
 
     /// Pipelines whose bridges wait for work that the in-process queue should have done by
-    /// `before` (e.g. lost in a restart): pipelines with `pending` bridges, and finished
-    /// downstream pipelines whose bridge is still `running`.
+    /// `before` (e.g. lost in a restart): pipelines with `pending` bridges that have not
+    /// triggered, and finished downstream pipelines whose bridge still waits for them.
     pub async fn pipelines_with_stale_bridges(
         &self,
         before: i64,
@@ -116,11 +116,12 @@ impl Store {
         Ok(sqlx::query_scalar(
             "SELECT pipeline_id FROM jobs
              WHERE status = 'pending' AND kind = 'bridge' AND updated_at < $1
+                AND NOT EXISTS (SELECT 1 FROM pipeline_links WHERE bridge_id = jobs.id)
              UNION
              SELECT links.downstream_pipeline_id FROM jobs
              JOIN pipeline_links AS links ON links.bridge_id = jobs.id
              JOIN pipelines ON pipelines.id = links.downstream_pipeline_id
-             WHERE jobs.status = 'running' AND jobs.kind = 'bridge' AND jobs.updated_at < $1
+             WHERE jobs.status IN ('pending', 'running') AND jobs.kind = 'bridge' AND jobs.updated_at < $1
                 AND pipelines.status IN ('success', 'failed', 'canceled', 'skipped')
              LIMIT $2",
         )
@@ -130,12 +131,14 @@ impl Store {
         .await?)
     }
 
-    /// The latest bridges of a pipeline waiting to trigger, oldest first. Runs after every
+    /// The latest bridges of a pipeline waiting to trigger (`pending` without a downstream
+    /// pipeline: a `pending` bridge with one waits for it to finish again), oldest first. Runs after every
     /// processing, so it reads through the writer and only the pipeline's jobs.
     pub async fn pending_bridges(&self, pipeline_id: i64) -> Result<Vec<Job>, StoreError> {
         let rows: Vec<JobRow> = sqlx::query_as(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs
              WHERE pipeline_id = $1 AND kind = 'bridge' AND status = 'pending' AND retried = FALSE
+                AND NOT EXISTS (SELECT 1 FROM pipeline_links WHERE bridge_id = jobs.id)
              ORDER BY id"
         ))
         .bind(pipeline_id)

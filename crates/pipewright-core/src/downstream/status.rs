@@ -46,17 +46,18 @@ pub(super) async fn sync_upstream_bridge(app: &App, pipeline_id: i64) -> Result<
 }
 
 /// Moves a dependent `bridge` to the status its `downstream` pipeline implies; true when it
-/// changed. A finished bridge whose downstream pipeline runs again (a job was retried there)
-/// goes back to `running`, and the jobs its result had skipped are reset, like GitLab's
+/// changed. A finished downstream pipeline sets the bridge whatever it was (GitLab's
+/// `inherit_*` events transition from any status). A finished bridge whose downstream
+/// pipeline runs again (a job was retried there) goes back to `pending` — it does not trigger
+/// again, it has its pipeline — and the jobs its result had skipped are reset, like GitLab's
 /// `reset_source_bridge!`.
 pub(super) async fn follow(app: &App, bridge: &Job, downstream: &Pipeline) -> Result<bool> {
     match inherited_status(downstream.status) {
-        Some((to, reason)) if bridge.status == Status::Running => {
-            set_status(app, bridge, to, reason).await
-        }
-        // Not from `canceled`: a cancelled bridge stays cancelled whatever its pipeline does.
+        Some((to, reason)) if bridge.status != to => set_status(app, bridge, to, reason).await,
+        // Not from `canceled`: only a retry in the downstream pipeline reopens the bridge in
+        // GitLab, and a cancelled bridge's downstream pipeline may simply still be running.
         None if matches!(bridge.status, Status::Success | Status::Failed) => {
-            if !set_status(app, bridge, Status::Running, None).await? {
+            if !set_status(app, bridge, Status::Pending, None).await? {
                 return Ok(false);
             }
             crate::job_actions::reset_skipped_after(app, bridge.pipeline_id, bridge.id).await?;
@@ -75,8 +76,8 @@ pub(super) async fn set_status(
 ) -> Result<bool> {
     let mut update = state_after(bridge, to, pipewright_store::now_ms());
     update.failure_reason = reason.map(|reason| reason.as_str().to_owned());
-    if to == Status::Running {
-        // Running again: the earlier finish no longer holds.
+    if !to.is_completed() {
+        // Alive again: the earlier finish no longer holds.
         update.finished_at = None;
     }
     Ok(app
