@@ -83,7 +83,11 @@ struct DependencyOptions {
 pub async fn dependency_jobs(app: &App, job: &Job) -> Result<Vec<Job>> {
     let options = serde_json::from_str::<DependencyOptions>(&job.options).unwrap_or_default();
     let wanted = options.dependencies;
-    if wanted.as_ref().is_some_and(Vec::is_empty) || job.needs.as_ref().is_some_and(Vec::is_empty) {
+    // Nothing to look up: `dependencies: []`, `needs: []`, or a stage job of the first stage.
+    if wanted.as_ref().is_some_and(Vec::is_empty)
+        || job.needs.as_ref().is_some_and(Vec::is_empty)
+        || (job.needs.is_none() && job.stage_idx == 0)
+    {
         return Ok(Vec::new());
     }
     let jobs = app.store.pipeline_jobs(job.pipeline_id, false).await?;

@@ -24,6 +24,8 @@ use crate::params::Params;
 const ENVELOPE_SLACK: u64 = 64 * 1024;
 /// Text fields (`artifact_type`, `expire_in`, ...) are tiny; a larger one is refused.
 const MAX_FIELD: usize = 4 * 1024;
+/// An upload has a file, maybe a metadata file and a few fields; more parts is abuse.
+const MAX_PARTS: usize = 32;
 
 fn bad_multipart(err: impl std::fmt::Display) -> ApiError {
     ApiError(Error::BadRequest(format!("invalid multipart body: {err}")))
@@ -95,7 +97,14 @@ pub async fn upload(
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut file: Option<Staged> = None;
     let mut metadata: Option<Staged> = None;
+    let mut parts = 0;
     while let Some(mut field) = multipart.next_field().await.map_err(bad_multipart)? {
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(ApiError(Error::BadRequest(format!(
+                "more than {MAX_PARTS} multipart parts"
+            ))));
+        }
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
             "file" | "metadata" => {
