@@ -167,7 +167,8 @@ pub async fn play(
     if !access.can_update_build() {
         return Err(Error::forbidden());
     }
-    if !crate::protected_refs::may_act_on_job_ref(app, access, &job).await? {
+    // A bridge's `play_job` depends only on the downstream branch (GitLab's BridgePolicy).
+    if job.is_build() && !crate::protected_refs::may_act_on_job_ref(app, access, &job).await? {
         return Err(Error::forbidden());
     }
     if !job.is_build() && !crate::bridges::may_play(app, actor, access, &job).await? {

@@ -1721,3 +1721,36 @@ async fn read_api_tokens_are_refused_on_writes_before_parameters_are_read() {
         .await
         .expect_status(StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn playing_a_bridge_on_a_protected_ref_depends_on_the_downstream_branch() {
+    let t = TestApp::new().await;
+    let dev = t.create_user("dev").await;
+    let downstream = t
+        .project_with_ci_as(ROOT_TOKEN, "b", json!({}), ONE_JOB)
+        .await;
+    add_project_member(&t, downstream.project_id, &dev, 40).await;
+    let yaml = "deploy:\n  trigger:\n    project: root/b\n  when: manual\n";
+    let upstream = t.project_with_ci_as(ROOT_TOKEN, "a", json!({}), yaml).await;
+    add_project_member(&t, upstream.project_id, &dev, 30).await;
+    let bridge = t
+        .get(&format!(
+            "/api/v4/projects/{}/pipelines/{}/bridges",
+            upstream.project_id, upstream.pipeline_id
+        ))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json()[0]["id"]
+        .as_i64()
+        .expect("bridge id");
+    // main of `a` is protected and the Developer may not push to it, yet the bridge plays:
+    // only `b`'s main (where they are Maintainer) matters.
+    t.post(&format!(
+        "/api/v4/projects/{}/jobs/{bridge}/play",
+        upstream.project_id
+    ))
+    .token(&dev.token)
+    .await
+    .expect_status(StatusCode::OK);
+}
