@@ -62,6 +62,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Server> {
         .unwrap_or_else(|| format!("http://{addr}"));
     let mut config = Config::new(&args.data_dir, &external_url);
     config.long_poll = Duration::from_secs(args.long_polling_timeout);
+    artifact_settings(&mut config)?;
     let app = App::new(store, config)?;
 
     match bootstrap_root(&app, args.initial_root_token.as_deref()).await? {
@@ -158,6 +159,30 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Server> {
         shutdown,
         handle,
     })
+}
+
+/// Artifact settings from the environment: `PIPEWRIGHT_MAX_ARTIFACTS_SIZE` (bytes a runner may
+/// upload per file, default 100 MiB) and `PIPEWRIGHT_DEFAULT_ARTIFACTS_EXPIRE_IN` (`expire_in`
+/// when a job gives none: `30 days` by default, or `never`).
+fn artifact_settings(config: &mut Config) -> anyhow::Result<()> {
+    use pipewright_core::artifacts::{ExpireIn, parse_expire_in};
+
+    if let Ok(text) = std::env::var("PIPEWRIGHT_MAX_ARTIFACTS_SIZE") {
+        config.max_artifact_size = text
+            .trim()
+            .parse()
+            .context("PIPEWRIGHT_MAX_ARTIFACTS_SIZE must be a number of bytes")?;
+    }
+    if let Ok(text) = std::env::var("PIPEWRIGHT_DEFAULT_ARTIFACTS_EXPIRE_IN") {
+        config.default_artifacts_expire_in = match parse_expire_in(&text) {
+            Some(ExpireIn::Never) => None,
+            Some(ExpireIn::After(seconds)) => Some(seconds),
+            None => anyhow::bail!(
+                "PIPEWRIGHT_DEFAULT_ARTIFACTS_EXPIRE_IN must be a duration such as `30 days` or `never`"
+            ),
+        };
+    }
+    Ok(())
 }
 
 /// The watchdog thresholds, in seconds, from the environment (GitLab's defaults otherwise):
