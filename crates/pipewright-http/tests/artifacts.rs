@@ -929,3 +929,60 @@ async fn job_lists_attach_each_jobs_own_artifacts() {
         }
     }
 }
+
+/// `GET /jobs/:id/artifacts` takes the dependency's own token, or the token of an executing
+/// job of the same project; another project's running job is refused.
+#[tokio::test]
+async fn runner_download_tokens() {
+    let t = TestApp::new().await;
+    let ci = t.project_with_ci(YAML).await;
+    let runner = t.instance_runner().await;
+    let build = t.claim(&runner).await;
+    let archive = zip_of(&[("dist/a.txt", b"x")]);
+    upload_fields(&t, &build, &[], "a.zip", &archive)
+        .await
+        .expect_status(StatusCode::CREATED);
+    t.succeed(&build).await;
+    let own = t
+        .get(&format!("/api/v4/jobs/{}/artifacts", build.id))
+        .job_token(&build.token)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(own.body.as_ref(), archive.as_slice());
+    assert_eq!(
+        own.header("content-length"),
+        Some(archive.len().to_string().as_str())
+    );
+    // The `token` query parameter works as well as the header.
+    t.get(&format!(
+        "/api/v4/jobs/{}/artifacts?token={}",
+        build.id, build.token
+    ))
+    .await
+    .expect_status(StatusCode::OK);
+
+    t.project_with_ci_as(
+        ROOT_TOKEN,
+        "other",
+        serde_json::json!({}),
+        "solo:\n  script: x\n",
+    )
+    .await;
+    // Stage 2 of the first project, then the other project's job.
+    let test = t.claim(&runner).await;
+    let foreign = t.claim(&runner).await;
+    assert_ne!(foreign.payload["job_info"]["project_id"], ci.project_id);
+    t.get(&format!("/api/v4/jobs/{}/artifacts", build.id))
+        .job_token(&foreign.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    t.get(&format!("/api/v4/jobs/{}/artifacts", build.id))
+        .job_token(&test.token)
+        .await
+        .expect_status(StatusCode::OK);
+    // A job without an archive: 404.
+    t.get(&format!("/api/v4/jobs/{}/artifacts", test.id))
+        .job_token(&test.token)
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+}
