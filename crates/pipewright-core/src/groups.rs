@@ -2,7 +2,7 @@
 //! the visibility limits a group puts on what it contains.
 
 use pipewright_store::model::{Namespace, User};
-use pipewright_store::{NewGroup, StoreError};
+use pipewright_store::{GroupListFilter, NewGroup, StoreError};
 
 use crate::App;
 use crate::abilities::{MAINTAINER, OWNER};
@@ -237,6 +237,66 @@ pub async fn full_name(app: &App, group: &Namespace) -> Result<String> {
     let chain = app.store.namespace_chain(group.id).await?;
     let names: Vec<&str> = chain.iter().rev().map(|ns| ns.name.as_str()).collect();
     Ok(names.join(" / "))
+}
+
+#[derive(Debug, Default)]
+pub struct ListGroups {
+    pub all_available: Option<bool>,
+    pub owned: bool,
+    pub min_access_level: Option<i32>,
+    pub top_level_only: bool,
+    pub search: Option<String>,
+    pub order_by: Option<String>,
+    pub sort: Option<String>,
+}
+
+/// `GET /groups`: administrators see every group; users the groups they belong to (and
+/// below), plus public and internal ones with `all_available`; anonymous callers public ones.
+pub async fn list_groups(
+    app: &App,
+    actor: &Actor,
+    params: ListGroups,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Namespace>, i64)> {
+    let order_by = match params.order_by.as_deref() {
+        None | Some("name") => "name",
+        Some("path") => "path",
+        Some("id") => "id",
+        Some(_) => return Err(Error::Param("order_by does not have a valid value".into())),
+    };
+    let ascending = match params.sort.as_deref() {
+        None | Some("asc") => true,
+        Some("desc") => false,
+        Some(_) => return Err(Error::Param("sort does not have a valid value".into())),
+    };
+    if let Some(level) = params.min_access_level
+        && ![10, 15, 20, 30, 40, 50].contains(&level)
+    {
+        return Err(Error::Param(
+            "min_access_level does not have a valid value".into(),
+        ));
+    }
+    let user = actor.user();
+    let min_access_level = if params.owned {
+        Some(OWNER)
+    } else {
+        params.min_access_level
+    };
+    let filter = GroupListFilter {
+        user_id: user.map(|user| user.id),
+        all: actor.is_admin() && params.all_available.unwrap_or(true),
+        all_available: params.all_available.unwrap_or(false),
+        min_access_level: min_access_level.filter(|_| user.is_some()),
+        top_level_only: params.top_level_only,
+        search: params.search.filter(|text| !text.trim().is_empty()),
+        order_by,
+        ascending,
+    };
+    Ok(app
+        .store
+        .list_visible_groups(&filter, limit, offset)
+        .await?)
 }
 
 #[cfg(test)]

@@ -1754,3 +1754,62 @@ async fn playing_a_bridge_on_a_protected_ref_depends_on_the_downstream_branch() 
     .await
     .expect_status(StatusCode::OK);
 }
+
+#[tokio::test]
+async fn get_groups_lists_the_callers_groups() {
+    let t = TestApp::new().await;
+    let alice = t.create_user("alice").await;
+    let bob = t.create_user("bob").await;
+    let top = create_group(&t, &alice.token, json!({ "name": "Top", "path": "top" })).await;
+    create_group(
+        &t,
+        &alice.token,
+        json!({ "name": "Sub", "path": "sub", "parent_id": top["id"] }),
+    )
+    .await;
+    create_group(
+        &t,
+        &bob.token,
+        json!({ "name": "Open", "path": "open", "visibility": "public" }),
+    )
+    .await;
+    create_group(&t, &bob.token, json!({ "name": "Bobs", "path": "bobs" })).await;
+    let paths = |response: &common::Response| -> Vec<String> {
+        response
+            .json()
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|group| group["full_path"].as_str().expect("path").to_owned())
+            .collect()
+    };
+
+    let mine = t
+        .get("/api/v4/groups")
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(paths(&mine), ["top/sub", "top"]);
+    assert_eq!(mine.header("x-total"), Some("2"));
+    let available = t
+        .get("/api/v4/groups?all_available=true&order_by=path")
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::OK);
+    // `path` is the last segment: open, sub, top.
+    assert_eq!(paths(&available), ["open", "top/sub", "top"]);
+    let anonymous = t.get("/api/v4/groups").await.expect_status(StatusCode::OK);
+    assert_eq!(paths(&anonymous), ["open"]);
+    let admin = t
+        .get("/api/v4/groups?top_level_only=true&order_by=id")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(paths(&admin), ["top", "open", "bobs"]);
+    let owned = t
+        .get("/api/v4/groups?owned=true&search=bo")
+        .token(&bob.token)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(paths(&owned), ["bobs"]);
+}

@@ -104,3 +104,107 @@ impl Store {
         Ok(found.is_some())
     }
 }
+
+/// Which groups `GET /groups` lists.
+#[derive(Debug, Clone)]
+pub struct GroupListFilter {
+    /// `None` for anonymous callers (public groups only).
+    pub user_id: Option<i64>,
+    /// Every group of the instance (administrators by default).
+    pub all: bool,
+    /// Public and internal groups besides the user's own (`all_available`).
+    pub all_available: bool,
+    /// Only groups where the user's membership reaches this level (`owned` is 50).
+    pub min_access_level: Option<i32>,
+    pub top_level_only: bool,
+    /// Case-insensitive substring of the name or path.
+    pub search: Option<String>,
+    /// `name`, `path` or `id` (validated by the caller).
+    pub order_by: &'static str,
+    pub ascending: bool,
+}
+
+/// `WITH ... SELECT <select> FROM namespaces WHERE <visible group and filtered>`.
+fn push_visible_groups(
+    query: &mut sqlx::QueryBuilder<sqlx::Sqlite>,
+    filter: &GroupListFilter,
+    select: &str,
+) {
+    match filter.user_id {
+        Some(user_id) if !filter.all || filter.min_access_level.is_some() => {
+            // Groups the user belongs to (at the level asked) and everything below them,
+            // plus the groups of projects they are a member of.
+            let min_level = filter.min_access_level.unwrap_or(0);
+            query.push(
+                "WITH RECURSIVE authorized (id) AS (
+                     SELECT source_id FROM members WHERE source_type = 'namespace' AND user_id = ",
+            );
+            query.push_bind(user_id);
+            query.push(" AND access_level >= ").push_bind(min_level);
+            if filter.min_access_level.is_none() {
+                query.push(
+                    " UNION SELECT projects.namespace_id FROM projects JOIN members
+                       ON members.source_type = 'project' AND members.source_id = projects.id
+                       WHERE members.user_id = ",
+                );
+                query.push_bind(user_id);
+            }
+            query.push(
+                " UNION SELECT namespaces.id FROM namespaces JOIN authorized ON namespaces.parent_id = authorized.id
+                 ) ",
+            );
+            query.push(format!(
+                "SELECT {select} FROM namespaces WHERE kind = 'group' AND (id IN (SELECT id FROM authorized)"
+            ));
+            if filter.all_available && filter.min_access_level.is_none() {
+                query.push(" OR visibility IN ('public', 'internal')");
+            }
+            query.push(")");
+        }
+        Some(_) => {
+            query.push(format!(
+                "SELECT {select} FROM namespaces WHERE kind = 'group'"
+            ));
+        }
+        None => {
+            query.push(format!(
+                "SELECT {select} FROM namespaces WHERE kind = 'group' AND visibility = 'public'"
+            ));
+        }
+    }
+    if filter.top_level_only {
+        query.push(" AND parent_id IS NULL");
+    }
+    if let Some(search) = &filter.search {
+        let pattern = format!("%{}%", search.to_lowercase());
+        query
+            .push(" AND (LOWER(name) LIKE ")
+            .push_bind(pattern.clone());
+        query.push(" OR LOWER(path) LIKE ").push_bind(pattern);
+        query.push(")");
+    }
+}
+
+impl Store {
+    /// One page of the groups a caller may list, and how many there are in all.
+    pub async fn list_visible_groups(
+        &self,
+        filter: &GroupListFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Namespace>, i64), StoreError> {
+        let mut count = sqlx::QueryBuilder::new("");
+        push_visible_groups(&mut count, filter, "COUNT(*)");
+        let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
+        let mut page = sqlx::QueryBuilder::new("");
+        push_visible_groups(&mut page, filter, NAMESPACE_COLUMNS);
+        let direction = if filter.ascending { "ASC" } else { "DESC" };
+        page.push(format!(
+            " ORDER BY {} {direction}, id {direction} LIMIT ",
+            filter.order_by
+        ));
+        page.push_bind(limit).push(" OFFSET ").push_bind(offset);
+        let groups = page.build_query_as().fetch_all(&self.read).await?;
+        Ok((groups, total))
+    }
+}

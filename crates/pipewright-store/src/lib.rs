@@ -33,7 +33,7 @@ mod users;
 pub use artifacts::{ArtifactsExpiry, DotenvVariable, JobArtifact, NewArtifact};
 pub use cluster_agents::ClusterAgent;
 pub use error::StoreError;
-pub use groups::NewGroup;
+pub use groups::{GroupListFilter, NewGroup};
 pub use jobs::{JobClaim, JobFilter, JobStateUpdate, NewJob};
 pub use pipeline_admin::{PipelineFilter, PipelineOrder};
 pub use pipeline_links::PipelineLink;

@@ -1,16 +1,17 @@
 //! `POST /groups`, `GET /groups/:id`, `POST /groups/:id/members`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use pipewright_core::App;
-use pipewright_core::groups::{self, CreateGroup};
+use pipewright_core::groups::{self, CreateGroup, ListGroups};
 
 use crate::auth::Auth;
 use crate::entities::group::GroupEntity;
 use crate::entities::member::MemberEntity;
 use crate::error::{ApiResult, param_error};
+use crate::pagination::Page;
 use crate::params::Params;
 
 async fn render(app: &App, group: &pipewright_core::model::Namespace) -> ApiResult<GroupEntity> {
@@ -71,4 +72,39 @@ pub async fn add_member(
         )),
     )
         .into_response())
+}
+
+pub async fn list_groups(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    OriginalUri(uri): OriginalUri,
+    params: Params,
+) -> ApiResult<Response> {
+    let page = Page::from_params(&params)?;
+    let request = ListGroups {
+        all_available: params.bool("all_available")?,
+        owned: params.bool("owned")?.unwrap_or(false),
+        min_access_level: params
+            .int("min_access_level")?
+            .map(|level| i32::try_from(level).unwrap_or(-1)),
+        top_level_only: params.bool("top_level_only")?.unwrap_or(false),
+        search: params.string("search")?,
+        order_by: params.string("order_by")?,
+        sort: params.string("sort")?,
+    };
+    let (found, total) =
+        groups::list_groups(&app, &actor, request, page.per_page, page.offset()).await?;
+    let mut entities = Vec::with_capacity(found.len());
+    for group in &found {
+        entities.push(render(&app, group).await?);
+    }
+    Ok(super::paged::page_response(
+        &app.config.external_url,
+        &uri,
+        &params,
+        &[],
+        page,
+        &entities,
+        total,
+    ))
 }

@@ -144,7 +144,10 @@ pub fn router(app: App) -> Router {
         )
         .route("/job", get(jobs::current_job))
         .route("/job/allowed_agents", get(cluster_agents::allowed_agents))
-        .route("/groups", post(groups::create_group))
+        .route(
+            "/groups",
+            post(groups::create_group).get(groups::list_groups),
+        )
         .route("/groups/{id}", get(groups::get_group))
         .route("/groups/{id}/members", post(groups::add_member))
         .route("/users/{user_id}/block", post(user_states::block))
