@@ -567,6 +567,15 @@ async fn bridges_fail_with_gitlab_reasons() {
         )
     );
     assert_eq!(t.pipeline_status(project, pipeline).await, "failed");
+    // Preconditions fail a bridge before it runs; a failed creation after.
+    let started = |name: &str| {
+        list.iter()
+            .find(|bridge| bridge["name"] == name)
+            .map(|bridge| bridge["started_at"].is_string())
+    };
+    assert_eq!(started("missing"), Some(false));
+    assert_eq!(started("readonly"), Some(false));
+    assert_eq!(started("bad-child"), Some(true));
 }
 
 #[tokio::test]

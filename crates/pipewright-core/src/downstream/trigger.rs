@@ -43,9 +43,15 @@ pub(super) async fn trigger_pending_bridges(app: &App, pipeline_id: i64) -> Resu
     Ok(())
 }
 
-/// `pending → running`, create the downstream pipeline, then settle the bridge. False when
-/// another worker claimed the bridge first.
+/// Checks the preconditions while the bridge is `pending` (a failed one fails it from
+/// there, as GitLab's `ensure_preconditions!`), then `pending → running`, creates the
+/// downstream pipeline and settles the bridge. False when another worker got there first.
 async fn trigger(app: &App, pending: &Job) -> Result<bool> {
+    let prepared = match prepare(app, pending).await {
+        Ok(Ok(prepared)) => prepared,
+        Ok(Err(reason)) => return set_status(app, pending, Status::Failed, Some(reason)).await,
+        Err(err) => return drop_on_error(app, pending, &err).await,
+    };
     let claim = state_after(pending, Status::Running, pipewright_store::now_ms());
     if !app
         .store
@@ -61,27 +67,35 @@ async fn trigger(app: &App, pending: &Job) -> Result<bool> {
         finished_at: claim.finished_at,
         ..pending.clone()
     };
-    let outcome = match create_downstream(app, &bridge).await {
-        Ok(outcome) => outcome,
-        Err(err) => {
-            // Never leave the bridge running on a server error: GitLab drops it too.
-            tracing::error!(bridge = bridge.id, error = %err, "creating a downstream pipeline failed");
-            Outcome::Failed(FailureReason::DownstreamPipelineCreationFailed)
-        }
-    };
-    match outcome {
-        Outcome::Created(downstream) if BridgeOptions::of(&bridge).is_dependent() => {
+    match create(app, &bridge, prepared).await {
+        Ok(Outcome::Created(downstream)) if BridgeOptions::of(&bridge).is_dependent() => {
             // The downstream pipeline may already be finished (e.g. nothing to run).
             follow(app, &bridge, &downstream).await?;
         }
-        Outcome::Created(_) => {
+        Ok(Outcome::Created(_)) => {
             set_status(app, &bridge, Status::Success, None).await?;
         }
-        Outcome::Failed(reason) => {
+        Ok(Outcome::Failed(reason)) => {
             set_status(app, &bridge, Status::Failed, Some(reason)).await?;
+        }
+        Err(err) => {
+            drop_on_error(app, &bridge, &err).await?;
         }
     }
     Ok(true)
+}
+
+/// A server error never leaves the bridge waiting: GitLab drops it with
+/// `data_integrity_failure`.
+async fn drop_on_error(app: &App, bridge: &Job, err: &Error) -> Result<bool> {
+    tracing::error!(bridge = bridge.id, error = %err, "triggering a downstream pipeline failed");
+    set_status(
+        app,
+        bridge,
+        Status::Failed,
+        Some(FailureReason::DataIntegrityFailure),
+    )
+    .await
 }
 
 enum Outcome {
@@ -89,20 +103,27 @@ enum Outcome {
     Failed(FailureReason),
 }
 
-/// Where the downstream pipeline goes.
-struct Target {
+/// A bridge whose preconditions hold: where and as whom its pipeline is created.
+struct Prepared {
     project: Project,
+    /// The triggering user's access to `project`.
     access: ProjectAccess,
+    /// The triggering user's access to the bridge's own project.
+    upstream_access: ProjectAccess,
+    user: User,
+    upstream: Pipeline,
+    trigger: Trigger,
     request: NewPipelineRequest,
-    /// A child pipeline's configuration.
-    config: Option<String>,
 }
 
-async fn create_downstream(app: &App, bridge: &Job) -> Result<Outcome> {
+/// GitLab's `ensure_preconditions!`, in its order: the downstream project exists and is
+/// visible, is not the bridge's own project (multi-project), nesting and hierarchy limits,
+/// permissions (including the target branch's protection), loops.
+async fn prepare(app: &App, bridge: &Job) -> Result<Result<Prepared, FailureReason>> {
     use FailureReason::*;
     let options = BridgeOptions::of(bridge);
     let Some(trigger) = options.trigger.clone() else {
-        return Ok(Outcome::Failed(InvalidBridgeTrigger));
+        return Ok(Err(InvalidBridgeTrigger));
     };
     let upstream = app
         .store
@@ -119,7 +140,7 @@ async fn create_downstream(app: &App, bridge: &Job) -> Result<Outcome> {
         None => None,
     };
     let Some(user) = user else {
-        return Ok(Outcome::Failed(InsufficientBridgePermissions));
+        return Ok(Err(InsufficientBridgePermissions));
     };
     let actor = Actor::User {
         user: user.clone(),
@@ -129,7 +150,7 @@ async fn create_downstream(app: &App, bridge: &Job) -> Result<Outcome> {
     let ancestry = ancestry(app, &upstream).await?;
     let context = interpolation(app, bridge, &upstream, &project, &user).await?;
 
-    let target = match &trigger.project {
+    let (access, request) = match &trigger.project {
         Some(path) => {
             let path = expand(path, &context);
             let found = match app.store.project_by_full_path(&path).await? {
@@ -137,13 +158,13 @@ async fn create_downstream(app: &App, bridge: &Job) -> Result<Outcome> {
                 None => None,
             };
             let Some(access) = found.filter(ProjectAccess::can_read_project) else {
-                return Ok(Outcome::Failed(DownstreamBridgeProjectNotFound));
+                return Ok(Err(DownstreamBridgeProjectNotFound));
             };
             if access.project.id == project.id {
-                return Ok(Outcome::Failed(InvalidBridgeTrigger));
+                return Ok(Err(InvalidBridgeTrigger));
             }
             if ancestry.len() >= MAX_HIERARCHY_SIZE {
-                return Ok(Outcome::Failed(ReachedMaxPipelineHierarchySize));
+                return Ok(Err(ReachedMaxPipelineHierarchySize));
             }
             let ref_name = trigger
                 .branch
@@ -156,17 +177,12 @@ async fn create_downstream(app: &App, bridge: &Job) -> Result<Outcome> {
                 && access.can_update_build()
                 && may_push_branch(app, &access, &ref_name).await?)
             {
-                return Ok(Outcome::Failed(InsufficientBridgePermissions));
+                return Ok(Err(InsufficientBridgePermissions));
             }
             if loops(&ancestry) {
-                return Ok(Outcome::Failed(PipelineLoopDetected));
+                return Ok(Err(PipelineLoopDetected));
             }
-            Target {
-                project: access.project.clone(),
-                access,
-                request: request(ref_name, None, "pipeline"),
-                config: None,
-            }
+            (access, request(ref_name, None, "pipeline"))
         }
         None => {
             let same_project = ancestry
@@ -174,58 +190,82 @@ async fn create_downstream(app: &App, bridge: &Job) -> Result<Outcome> {
                 .take_while(|pipeline| pipeline.project_id == project.id)
                 .count();
             if same_project > MAX_NESTED_CHILDREN {
-                return Ok(Outcome::Failed(ReachedMaxDescendantPipelinesDepth));
+                return Ok(Err(ReachedMaxDescendantPipelinesDepth));
             }
             if ancestry.len() >= MAX_HIERARCHY_SIZE {
-                return Ok(Outcome::Failed(ReachedMaxPipelineHierarchySize));
+                return Ok(Err(ReachedMaxPipelineHierarchySize));
             }
             if !(upstream_access.can_update_build()
                 && may_push_branch(app, &upstream_access, &upstream.ref_name).await?)
             {
-                return Ok(Outcome::Failed(InsufficientBridgePermissions));
+                return Ok(Err(InsufficientBridgePermissions));
             }
-            let config = if trigger.include_artifacts.is_empty() {
-                child_config(&trigger)
-            } else {
-                artifact_config(app, &upstream_access, &upstream, &trigger).await?
-            };
-            let Some(config) = config else {
-                return Ok(Outcome::Failed(DownstreamPipelineCreationFailed));
-            };
-            Target {
-                project: project.clone(),
-                access: upstream_access,
-                request: request(
-                    upstream.ref_name.clone(),
-                    Some(upstream.sha.clone()),
-                    "parent_pipeline",
-                ),
-                config: Some(config),
-            }
+            let request = request(
+                upstream.ref_name.clone(),
+                Some(upstream.sha.clone()),
+                "parent_pipeline",
+            );
+            (upstream_access.clone(), request)
         }
     };
-
     let pipeline_variables = app.store.pipeline_variables(upstream.id).await?;
-    let mut request = target.request;
+    let mut request = request;
     request.variables = downstream_variables(
         trigger.forward,
         &options.variables,
         &pipeline_variables,
         &context,
     );
-    if !request.variables.is_empty() && !may_set_pipeline_variables(&target.access) {
+    Ok(Ok(Prepared {
+        project: access.project.clone(),
+        access,
+        upstream_access,
+        user,
+        upstream,
+        trigger,
+        request,
+    }))
+}
+
+/// Creates the downstream pipeline of a running bridge (GitLab's `CreatePipelineService`
+/// step): what fails here is `downstream_pipeline_creation_failed`.
+async fn create(app: &App, bridge: &Job, prepared: Prepared) -> Result<Outcome> {
+    use FailureReason::*;
+    let Prepared {
+        project,
+        access,
+        upstream_access,
+        user,
+        upstream,
+        trigger,
+        request,
+    } = prepared;
+    let config = if trigger.project.is_some() {
+        None
+    } else {
+        let config = if trigger.include_artifacts.is_empty() {
+            child_config(&trigger)
+        } else {
+            artifact_config(app, &upstream_access, &upstream, &trigger).await?
+        };
+        let Some(config) = config else {
+            return Ok(Outcome::Failed(DownstreamPipelineCreationFailed));
+        };
+        Some(config)
+    };
+    if !request.variables.is_empty() && !may_set_pipeline_variables(&access) {
         return Ok(Outcome::Failed(DownstreamPipelineCreationFailed));
     }
     let created = create_pipeline_with(
         app,
-        &target.project,
+        &project,
         &user,
         request,
         OnConfigError::RecordFailedPipeline,
         Some(Upstream {
             bridge_id: bridge.id,
             pipeline_id: upstream.id,
-            config: target.config.as_deref(),
+            config: config.as_deref(),
         }),
     )
     .await;
@@ -326,12 +366,18 @@ async fn ancestry(app: &App, pipeline: &Pipeline) -> Result<Vec<Pipeline>> {
     Ok(chain)
 }
 
-/// GitLab's cyclic-dependency check: among the multi-project pipelines above the bridge
-/// (child pipelines do not count), one project appears more than twice.
+/// GitLab's cyclic-dependency check: among the pipelines above the bridge (child pipelines
+/// do not count), one (project, ref, source) appears more than twice — one cycle
+/// `A → B → A` is allowed, `A → B → A → B → A` is not.
 fn loops(ancestry: &[Pipeline]) -> bool {
-    let mut seen: HashMap<i64, usize> = HashMap::new();
+    let mut seen: HashMap<(i64, &str, &str), usize> = HashMap::new();
     for pipeline in ancestry.iter().filter(|p| p.source != "parent_pipeline") {
-        let count = seen.entry(pipeline.project_id).or_default();
+        let key = (
+            pipeline.project_id,
+            pipeline.ref_name.as_str(),
+            pipeline.source.as_str(),
+        );
+        let count = seen.entry(key).or_default();
         *count += 1;
         if *count > MAX_SAME_PROJECT_UPSTREAMS {
             return true;
@@ -464,21 +510,27 @@ mod tests {
 
     #[test]
     fn a_project_may_appear_twice_above_a_bridge() {
-        // A → B → A: fine; A → B → A → B → A: the third A loops.
+        // The same (project, ref, source) twice is fine, a third time loops.
         let twice = [
-            pipeline(3, 1, "pipeline"),
-            pipeline(2, 2, "pipeline"),
-            pipeline(1, 1, "push"),
+            pipeline(4, 1, "pipeline"),
+            pipeline(3, 2, "pipeline"),
+            pipeline(2, 1, "pipeline"),
+            pipeline(1, 2, "push"),
         ];
         assert!(!loops(&twice));
         let thrice = [
-            pipeline(5, 1, "pipeline"),
-            pipeline(4, 2, "pipeline"),
-            pipeline(3, 1, "pipeline"),
-            pipeline(2, 2, "pipeline"),
-            pipeline(1, 1, "push"),
+            pipeline(6, 1, "pipeline"),
+            pipeline(5, 2, "pipeline"),
+            pipeline(4, 1, "pipeline"),
+            pipeline(3, 2, "pipeline"),
+            pipeline(2, 1, "pipeline"),
+            pipeline(1, 2, "push"),
         ];
         assert!(loops(&thrice));
+        // Another ref is another configuration.
+        let mut other_ref = thrice.clone();
+        other_ref[0].ref_name = "other".into();
+        assert!(!loops(&other_ref));
     }
 
     #[test]
