@@ -17,12 +17,12 @@ const HOOK: &str = r#"#!/bin/sh
 # Written by Pipewright (force_push_guard.rs): refuses force pushes to protected branches.
 policy="${GIT_DIR:-.}/pipewright-force-push"
 [ -f "$policy" ] || exit 0
-zero=0000000000000000000000000000000000000000
 status=0
 while read -r old new ref; do
   case "$ref" in refs/heads/*) ;; *) continue ;; esac
-  [ "$old" = "$zero" ] && continue
-  [ "$new" = "$zero" ] && continue
+  # All-zero names (SHA-1 or SHA-256) mark created and deleted refs.
+  case "$old" in *[!0]*) ;; *) continue ;; esac
+  case "$new" in *[!0]*) ;; *) continue ;; esac
   branch=${ref#refs/heads/}
   matched=0
   allowed=0

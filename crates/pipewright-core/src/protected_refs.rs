@@ -163,7 +163,10 @@ pub struct RefChange {
     pub name: String,
 }
 
-const ZERO: &str = "0000000000000000000000000000000000000000";
+/// The all-zero object name (either hash length) that marks a created or deleted ref.
+fn is_zero(oid: &str) -> bool {
+    !oid.is_empty() && oid.bytes().all(|b| b == b'0')
+}
 
 /// GitLab's branch checks of a push (`Gitlab::Checks::BranchCheck`): the first refusal, as
 /// the message the client shows, or `None` when every update is allowed. Force pushes are
@@ -179,7 +182,7 @@ pub async fn push_rejection(
         let Some(branch) = change.name.strip_prefix("refs/heads/") else {
             continue;
         };
-        let deletion = change.new == ZERO;
+        let deletion = is_zero(&change.new);
         if deletion && branch == access.project.default_branch {
             return Ok(Some(
                 "The default branch of a project cannot be deleted.".into(),

@@ -53,8 +53,8 @@ pub async fn read_commands<R: AsyncRead + Unpin>(reader: &mut R) -> std::io::Res
         let line = String::from_utf8_lossy(line);
         let mut parts = line.trim_end_matches('\n').splitn(3, ' ');
         if let (Some(old), Some(new), Some(name)) = (parts.next(), parts.next(), parts.next())
-            && old.len() == 40
-            && new.len() == 40
+            && is_object_id(old)
+            && is_object_id(new)
         {
             commands.changes.push(RefChange {
                 old: old.to_owned(),
@@ -63,6 +63,11 @@ pub async fn read_commands<R: AsyncRead + Unpin>(reader: &mut R) -> std::io::Res
             });
         }
     }
+}
+
+/// A SHA-1 or SHA-256 object name.
+fn is_object_id(text: &str) -> bool {
+    matches!(text.len(), 40 | 64) && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn pkt_line(payload: &[u8]) -> Vec<u8> {
