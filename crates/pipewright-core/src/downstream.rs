@@ -13,7 +13,10 @@
 //! Both steps are idempotent — every status write is a compare-and-set — so a pipeline queued
 //! twice changes nothing more. Tests wait for the queue with [`DownstreamQueue::drain`].
 
+mod ancestry;
 mod cancel;
+mod config;
+mod context;
 mod options;
 mod queue;
 mod status;
