@@ -144,24 +144,33 @@ pub async fn authenticate_runner(app: &App, token: &str) -> Result<Runner> {
         .ok_or_else(Error::forbidden)
 }
 
+/// What a runner's `info` says about it.
+pub(crate) fn contact_of(info: &RunnerInfo) -> RunnerContact {
+    RunnerContact {
+        name: info.name.clone(),
+        version: info.version.clone(),
+        revision: info.revision.clone(),
+        platform: info.platform.clone(),
+        architecture: info.architecture.clone(),
+        executor: info.executor.clone(),
+    }
+}
+
 async fn record_contact(app: &App, runner: &Runner, info: Option<&RunnerInfo>) -> Result<()> {
-    let contact = info
-        .map(|info| RunnerContact {
-            name: info.name.clone(),
-            version: info.version.clone(),
-            revision: info.revision.clone(),
-            platform: info.platform.clone(),
-            architecture: info.architecture.clone(),
-            executor: info.executor.clone(),
-        })
-        .unwrap_or_default();
+    let contact = info.map(contact_of).unwrap_or_default();
     Ok(app.store.touch_runner(runner.id, &contact).await?)
 }
 
 /// `POST /runners/verify`.
-pub async fn verify(app: &App, token: &str, info: Option<&RunnerInfo>) -> Result<Runner> {
+pub async fn verify(
+    app: &App,
+    token: &str,
+    system_id: Option<&str>,
+    info: Option<&RunnerInfo>,
+) -> Result<Runner> {
     let runner = authenticate_runner(app, token).await?;
     record_contact(app, &runner, info).await?;
+    crate::runner_registration::record_manager(app, &runner, system_id, info, None).await?;
     Ok(runner)
 }
 
@@ -183,6 +192,14 @@ const SCAN_LIMIT: i64 = 200;
 pub async fn request_job(app: &App, request: &JobRequest) -> Result<JobRequestOutcome> {
     let runner = authenticate_runner(app, &request.token).await?;
     record_contact(app, &runner, request.info.as_ref()).await?;
+    let manager = crate::runner_registration::record_manager(
+        app,
+        &runner,
+        request.system_id.as_deref(),
+        request.info.as_ref(),
+        None,
+    )
+    .await?;
     // Snapshot before scanning: a job enqueued during the scan changes the version, so the
     // runner's next `last_update` will not hide it.
     let version = app.queue.version();
@@ -237,6 +254,9 @@ pub async fn request_job(app: &App, request: &JobRequest) -> Result<JobRequestOu
         if !claimed {
             lost_race = true;
             continue;
+        }
+        if let Some(manager) = &manager {
+            app.store.set_job_runner_manager(job.id, manager.id).await?;
         }
         crate::processing::process_pipeline(app, job.pipeline_id).await?;
         let claimed_job = app

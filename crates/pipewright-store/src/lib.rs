@@ -21,6 +21,7 @@ mod project_settings;
 mod projects;
 mod protected_branches;
 mod redirect_routes;
+mod runner_admin;
 mod runners;
 mod scheduling;
 mod seed;
@@ -42,6 +43,7 @@ pub use pool::Store;
 pub use project_settings::{ProjectListFilter, ProjectUpdate};
 pub use projects::NewProject;
 pub use protected_branches::{NewProtectedBranch, ProtectedBranch};
+pub use runner_admin::{ManagerContact, RunnerManager, RunnerSettings};
 pub use runners::{NewRunner, RunnerContact};
 #[doc(hidden)]
 pub use seed::Seeded;

@@ -4,10 +4,10 @@ use crate::error::corrupt;
 use crate::model::Runner;
 use crate::{Store, StoreError, now_ms};
 
-const RUNNER_COLUMNS: &str = "id, description, runner_type, tag_list, run_untagged, locked, access_level, maximum_timeout, paused, project_id, group_id, creator_id, created_at, contacted_at, name, version, revision, platform, architecture, executor";
+pub(crate) const RUNNER_COLUMNS: &str = "id, description, runner_type, tag_list, run_untagged, locked, access_level, maximum_timeout, paused, project_id, group_id, creator_id, created_at, contacted_at, name, version, revision, platform, architecture, executor";
 
 #[derive(FromRow)]
-struct RunnerRow {
+pub(crate) struct RunnerRow {
     id: i64,
     description: String,
     runner_type: String,

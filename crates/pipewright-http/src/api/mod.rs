@@ -15,6 +15,7 @@ mod projects;
 mod protected_branches;
 mod repository;
 mod runner_api;
+mod runner_management;
 mod runners;
 mod settings;
 mod triggers;
@@ -190,6 +191,22 @@ pub fn router(app: App) -> Router {
         )
         .route("/user/runners", post(runners::create_runner))
         .route("/runners/verify", post(runner_api::verify))
+        .route(
+            "/runners",
+            post(runner_management::register).delete(runner_management::unregister),
+        )
+        .route(
+            "/runners/managers",
+            delete(runner_management::unregister_manager),
+        )
+        .route(
+            "/runners/reset_authentication_token",
+            post(runner_management::reset_token),
+        )
+        .route(
+            "/runners/router/discovery",
+            get(runner_management::router_discovery),
+        )
         .route("/jobs/request", post(runner_api::request_job))
         .route("/jobs/{job_id}", put(runner_api::update_job))
         .route("/jobs/{job_id}/trace", patch(runner_api::append_trace))

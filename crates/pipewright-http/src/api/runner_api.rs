@@ -62,7 +62,13 @@ pub async fn verify(
     if request.token.is_empty() {
         request.token = query.token.unwrap_or_default();
     }
-    let runner = runners::verify(&app, &request.token, request.info.as_ref()).await?;
+    let runner = runners::verify(
+        &app,
+        &request.token,
+        request.system_id.as_deref(),
+        request.info.as_ref(),
+    )
+    .await?;
     Ok(Json(VerifyResponse {
         id: runner.id,
         token: request.token,

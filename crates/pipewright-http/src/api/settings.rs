@@ -10,7 +10,14 @@ use crate::error::ApiResult;
 use crate::params::Params;
 
 pub async fn get_settings(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Response> {
-    Ok(Json(settings::get(&app, &actor).await?).into_response())
+    let mut body = serde_json::to_value(settings::get(&app, &actor).await?)
+        .map_err(pipewright_core::Error::internal)?;
+    // Only admins get here (settings::get checks); they read the legacy registration token.
+    if let Some(object) = body.as_object_mut() {
+        let token = pipewright_core::runner_registration::instance_registration_token(&app).await?;
+        object.insert("runners_registration_token".into(), token.into());
+    }
+    Ok(Json(body).into_response())
 }
 
 pub async fn put_settings(
