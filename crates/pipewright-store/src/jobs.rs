@@ -395,10 +395,13 @@ impl Store {
         Ok(jobs)
     }
 
-    /// The oldest pending jobs, for a runner to choose from.
+    /// The oldest pending builds, for a runner to choose from.
     pub async fn pending_jobs(&self, after_id: i64, limit: i64) -> Result<Vec<Job>, StoreError> {
         let rows: Vec<JobRow> = sqlx::query_as(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE status = 'pending' AND id > $1 ORDER BY id LIMIT $2"
+            // Builds only: a dependent bridge may wait in `pending` for hours (its downstream
+            // pipeline runs again) and must not crowd runners' scans.
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE status = 'pending' AND kind = 'build' AND id > $1
+             ORDER BY id LIMIT $2"
         ))
         .bind(after_id)
         .bind(limit)
