@@ -299,6 +299,19 @@ pub async fn list_groups(
         .await?)
 }
 
+/// The group, or the group and every subgroup below it.
+pub async fn namespace_ids(
+    app: &App,
+    group: &Namespace,
+    include_subgroups: bool,
+) -> Result<Vec<i64>> {
+    if include_subgroups {
+        Ok(app.store.namespace_subtree_ids(group.id).await?)
+    } else {
+        Ok(vec![group.id])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

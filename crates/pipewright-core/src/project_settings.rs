@@ -158,6 +158,8 @@ pub struct ListProjects {
     pub membership: bool,
     pub owned: bool,
     pub min_access_level: Option<i32>,
+    /// Only projects directly in these namespaces (`GET /groups/:id/projects`).
+    pub namespace_ids: Option<Vec<i64>>,
     pub visibility: Option<String>,
     pub search: Option<String>,
     pub order_by: Option<String>,
@@ -204,6 +206,7 @@ pub async fn list_projects(
         membership: params.membership && user.is_some(),
         owned: params.owned && user.is_some(),
         min_access_level: params.min_access_level.filter(|_| user.is_some()),
+        namespace_ids: params.namespace_ids,
         visibility: params.visibility,
         search: params.search.filter(|text| !text.trim().is_empty()),
         order_by,

@@ -1813,3 +1813,58 @@ async fn get_groups_lists_the_callers_groups() {
         .expect_status(StatusCode::OK);
     assert_eq!(paths(&owned), ["bobs"]);
 }
+
+#[tokio::test]
+async fn a_groups_projects_are_listed_with_or_without_subgroups() {
+    let t = TestApp::new().await;
+    let alice = t.create_user("alice").await;
+    let top = create_group(
+        &t,
+        ROOT_TOKEN,
+        json!({ "name": "Top", "path": "top", "visibility": "public" }),
+    )
+    .await;
+    let sub = create_group(
+        &t,
+        ROOT_TOKEN,
+        json!({ "name": "Sub", "path": "sub", "parent_id": top["id"], "visibility": "public" }),
+    )
+    .await;
+    for (name, namespace, visibility) in [
+        ("a", &top, "public"),
+        ("hidden", &top, "private"),
+        ("b", &sub, "public"),
+    ] {
+        t.create_project(
+            ROOT_TOKEN,
+            json!({ "name": name, "namespace_id": namespace["id"], "visibility": visibility }),
+        )
+        .await;
+    }
+    let url = format!("/api/v4/groups/{}/projects", top["id"]);
+    let direct = t
+        .get(&format!("{url}?order_by=name&sort=asc"))
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(names(&direct), ["top/a"]);
+    let all = t
+        .get(&format!(
+            "{url}?include_subgroups=true&order_by=name&sort=asc"
+        ))
+        .token(&alice.token)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(names(&all), ["top/a", "top/sub/b"]);
+    assert_eq!(all.header("x-total"), Some("2"));
+    let admin = t
+        .get("/api/v4/groups/top/projects?order_by=name&sort=asc")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(names(&admin), ["top/a", "top/hidden"]);
+    t.get("/api/v4/groups/nope/projects")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+}

@@ -79,6 +79,20 @@ impl Store {
         Ok(chain)
     }
 
+    /// The namespace and every namespace below it.
+    pub async fn namespace_subtree_ids(&self, namespace_id: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "WITH RECURSIVE tree (id) AS (
+                 SELECT id FROM namespaces WHERE id = $1
+                 UNION SELECT namespaces.id FROM namespaces JOIN tree ON namespaces.parent_id = tree.id
+             )
+             SELECT id FROM tree ORDER BY id",
+        )
+        .bind(namespace_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
     /// Whether a user is a member of the namespace or of any namespace below it (a private
     /// group is visible to members of its subgroups, as in GitLab).
     pub async fn has_membership_at_or_below(

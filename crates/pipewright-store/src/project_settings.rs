@@ -33,6 +33,8 @@ pub struct ProjectListFilter {
     pub owned: bool,
     /// Only projects where the user's membership is at least this level.
     pub min_access_level: Option<i32>,
+    /// Only projects directly in one of these namespaces.
+    pub namespace_ids: Option<Vec<i64>>,
     pub visibility: Option<String>,
     /// Case-insensitive substring of the name or path.
     pub search: Option<String>,
@@ -230,6 +232,17 @@ fn push_visible_from(query: &mut QueryBuilder<Sqlite>, filter: &ProjectListFilte
         query
             .push(" AND visibility = ")
             .push_bind(visibility.clone());
+    }
+    if let Some(ids) = &filter.namespace_ids {
+        query.push(" AND namespace_id IN (");
+        if ids.is_empty() {
+            query.push("NULL");
+        }
+        let mut separated = query.separated(", ");
+        for id in ids {
+            separated.push_bind(*id);
+        }
+        query.push(")");
     }
     if let Some(search) = &filter.search {
         let pattern = format!("%{}%", search.to_lowercase());

@@ -151,6 +151,10 @@ pub fn router(app: App) -> Router {
         )
         .route("/groups/{id}", get(groups::get_group))
         .route("/groups/{id}/members", post(groups::add_member))
+        .route(
+            "/groups/{id}/projects",
+            get(project_settings::list_group_projects),
+        )
         .route("/users/{user_id}/block", post(user_states::block))
         .route("/users/{user_id}/unblock", post(user_states::unblock))
         .route("/users/{user_id}/deactivate", post(user_states::deactivate))

@@ -54,8 +54,35 @@ pub async fn list_projects(
     OriginalUri(uri): OriginalUri,
     params: Params,
 ) -> ApiResult<Response> {
-    let page = Page::from_params(&params)?;
+    list(&app, &actor, &uri, &params, None, &[]).await
+}
+
+/// `GET /groups/:id/projects` (`include_subgroups` for the whole subtree).
+pub async fn list_group_projects(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    params: Params,
+) -> ApiResult<Response> {
+    let include_subgroups = params.bool("include_subgroups")?.unwrap_or(false);
+    let access = pipewright_core::groups::find_group(&app, &actor, &id).await?;
+    let namespaces =
+        pipewright_core::groups::namespace_ids(&app, &access.group, include_subgroups).await?;
+    list(&app, &actor, &uri, &params, Some(namespaces), &[("id", id)]).await
+}
+
+async fn list(
+    app: &App,
+    actor: &pipewright_core::Actor,
+    uri: &axum::http::Uri,
+    params: &Params,
+    namespace_ids: Option<Vec<i64>>,
+    route: &[(&str, String)],
+) -> ApiResult<Response> {
+    let page = Page::from_params(params)?;
     let request = ListProjects {
+        namespace_ids,
         membership: params.bool("membership")?.unwrap_or(false),
         owned: params.bool("owned")?.unwrap_or(false),
         min_access_level: params
@@ -67,17 +94,16 @@ pub async fn list_projects(
         sort: params.string("sort")?,
     };
     let (views, total) =
-        project_settings::list_projects(&app, &actor, request, page.per_page, page.offset())
-            .await?;
+        project_settings::list_projects(app, actor, request, page.per_page, page.offset()).await?;
     let mut entities = Vec::with_capacity(views.len());
     for view in &views {
-        entities.push(render(&app, view).await?);
+        entities.push(render(app, view).await?);
     }
     Ok(super::paged::page_response(
         &app.config.external_url,
-        &uri,
-        &params,
-        &[],
+        uri,
+        params,
+        route,
         page,
         &entities,
         total,
