@@ -405,7 +405,10 @@ async fn collabora_runner_runs_a_pipeline_and_uploads_an_artifact() -> TestResul
     let filename = build["artifacts_file"]["filename"]
         .as_str()
         .ok_or_else(|| format!("no artifacts_file on build: {build}"))?;
-    assert!(filename.ends_with(".zip"), "artifacts_file: {filename}");
+    assert_eq!(
+        filename, "default.zip",
+        "the payload's archive name is null like GitLab's"
+    );
     assert!(build["artifacts_file"]["size"].as_i64().unwrap_or(0) > 0);
     let archive = build["artifacts"]
         .as_array()
@@ -535,6 +538,53 @@ async fn canceling_a_collabora_job_ends_canceled_and_stops_the_handler() -> Test
     let log = h.trace(project_id, slow_id).await?;
     assert!(log.contains("COLLABORA-SLOW-START"), "{log}");
     assert!(log.contains("TICK 0"), "{log}");
+
+    h.server.shutdown.cancel();
+    Ok(())
+}
+
+const REPORT_YAML: &str = r#"
+unit:
+  script:
+    - write junit.xml
+    - exit 1
+  artifacts:
+    paths: [missing/]
+    reports:
+      junit: junit.xml
+"#;
+
+/// A failing job still uploads its `artifacts:reports` (GitLab sends them `when: always`);
+/// the crate gzips a junit report and sends `artifact_type=junit`, `artifact_format=gzip`
+/// as form fields before its final `failed` PUT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failing_collabora_job_uploads_its_junit_report() -> TestResult {
+    let h = Harness::start().await?;
+    let (project_id, pipeline_id) = h
+        .project_with_pipeline("collabora-junit", REPORT_YAML)
+        .await?;
+    let builds = tempfile::tempdir()?;
+    let runner = h
+        .spawn_collabora_runner(builds.path(), Arc::new(Probe::default()))
+        .await?;
+    let pipeline = h.wait_for_pipeline(project_id, pipeline_id).await;
+    runner.abort();
+    assert_eq!(pipeline?["status"], "failed");
+
+    let unit = h.job(project_id, "unit").await?;
+    let unit_id = unit["id"].as_i64().ok_or("unit id")?;
+    let log = h.trace(project_id, unit_id).await?;
+    assert_eq!(unit["status"], "failed", "{unit}\nlog:\n{log}");
+    assert!(log.contains("COLLABORA-FAILING"), "{log}");
+    let junit = unit["artifacts"]
+        .as_array()
+        .and_then(|all| all.iter().find(|a| a["file_type"] == "junit"))
+        .ok_or_else(|| format!("no junit report in artifacts: {unit}\nlog:\n{log}"))?;
+    assert_eq!(junit["file_format"], "gzip", "{junit}");
+    // The crate names the upload `<payload name>.gz`; GitLab names junit entries `junit.xml`.
+    assert_eq!(junit["filename"], "junit.xml.gz", "{junit}");
+    // The archive entry is `on_success`: a failed script uploads none.
+    assert!(unit["artifacts_file"].is_null(), "{unit}");
 
     h.server.shutdown.cancel();
     Ok(())
