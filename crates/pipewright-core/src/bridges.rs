@@ -9,6 +9,7 @@ use crate::App;
 use crate::abilities::{ProjectAccess, project_access};
 use crate::auth::Actor;
 use crate::downstream::BridgeOptions;
+use crate::downstream::context::expanded_target;
 use crate::error::{Error, Result};
 use crate::jobs::{JobView, views};
 use crate::protected_refs::may_push_branch;
@@ -115,10 +116,14 @@ pub(crate) async fn may_play(
     access: &ProjectAccess,
     bridge: &Job,
 ) -> Result<bool> {
-    let Some(trigger) = BridgeOptions::of(bridge).trigger else {
+    if BridgeOptions::of(bridge).trigger.is_none() {
+        return Ok(false);
+    }
+    let Some(user) = actor.user() else {
         return Ok(false);
     };
-    let Some(path) = trigger.project else {
+    let Some((path, branch)) = expanded_target(app, bridge, user).await? else {
+        // A child pipeline runs on the bridge's own ref.
         return may_push_branch(app, access, &bridge.ref_name).await;
     };
     let Some(downstream) = app.store.project_by_full_path(&path).await? else {
@@ -128,8 +133,6 @@ pub(crate) async fn may_play(
     if !downstream.can_read_project() {
         return Ok(false);
     }
-    let branch = trigger
-        .branch
-        .unwrap_or_else(|| downstream.project.default_branch.clone());
+    let branch = branch.unwrap_or_else(|| downstream.project.default_branch.clone());
     may_push_branch(app, &downstream, &branch).await
 }

@@ -16,7 +16,7 @@
 mod ancestry;
 mod cancel;
 mod config;
-mod context;
+pub(crate) mod context;
 mod options;
 mod queue;
 mod status;

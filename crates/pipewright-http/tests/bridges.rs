@@ -1270,3 +1270,37 @@ async fn a_bridge_claimed_but_never_triggered_is_triggered_again_by_the_timer() 
     assert_eq!(triggered["status"], "success");
     assert!(triggered["downstream_pipeline"]["id"].is_i64());
 }
+
+#[tokio::test]
+async fn a_manual_multi_project_bridge_expands_its_target_for_play() {
+    let t = TestApp::new().await;
+    let (downstream, _, _) = project_with_files(
+        &t,
+        ROOT_TOKEN,
+        "downstream",
+        json!({}),
+        &[(".gitlab-ci.yml", DOWNSTREAM_YAML)],
+    )
+    .await;
+    let yaml = "variables:\n  TARGET: downstream\ndeploy:\n  when: manual\n  trigger:\n    project: root/$TARGET\n";
+    let (project, _, pipeline) = project_with_files(
+        &t,
+        ROOT_TOKEN,
+        "upstream",
+        json!({}),
+        &[(".gitlab-ci.yml", yaml)],
+    )
+    .await;
+    let pipeline = pipeline.expect("pipeline");
+    let id = bridge(&t, project, pipeline).await["id"]
+        .as_i64()
+        .expect("id");
+    t.post(&format!("/api/v4/projects/{project}/jobs/{id}/play"))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK);
+    settle(&t).await;
+    let triggered = bridge(&t, project, pipeline).await;
+    assert_eq!(triggered["status"], "success");
+    assert_eq!(triggered["downstream_pipeline"]["project_id"], downstream);
+}

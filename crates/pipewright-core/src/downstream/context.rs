@@ -83,3 +83,35 @@ pub(super) async fn interpolation(
     }
     Ok(vars.into_iter().collect())
 }
+
+/// A multi-project bridge's downstream project path and branch (`None` = the project's
+/// default branch), expanded as triggering expands them, as `user` would trigger it.
+pub(crate) async fn expanded_target(
+    app: &App,
+    bridge: &Job,
+    user: &User,
+) -> Result<Option<(String, Option<String>)>> {
+    let Some(trigger) = BridgeOptions::of(bridge).trigger else {
+        return Ok(None);
+    };
+    let Some(path) = trigger.project else {
+        return Ok(None);
+    };
+    let upstream = app
+        .store
+        .pipeline_by_id(bridge.pipeline_id)
+        .await?
+        .ok_or_else(|| Error::internal("bridge without pipeline"))?;
+    let project = app
+        .store
+        .project_by_id(bridge.project_id)
+        .await?
+        .ok_or_else(|| Error::internal("bridge without project"))?;
+    let context = interpolation(app, bridge, &upstream, &project, user).await?;
+    Ok(Some((
+        super::variables::expand(&path, &context),
+        trigger
+            .branch
+            .map(|branch| super::variables::expand(&branch, &context)),
+    )))
+}
