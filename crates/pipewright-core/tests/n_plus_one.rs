@@ -17,12 +17,33 @@ use pipewright_store::{NewJob, NewPipeline, Store};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 
-/// Counts sqlx statement events.
+/// Counts sqlx statement events, leaving out the `PRAGMA`s a pool runs when it opens a
+/// connection (how many connections open during a call is the pool's business).
 struct StatementCounter(Arc<AtomicUsize>);
+
+/// Collects an event's field values as text.
+#[derive(Default)]
+struct FieldText(String);
+
+impl tracing::field::Visit for FieldText {
+    fn record_debug(&mut self, _: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!("{value:?} "));
+    }
+
+    fn record_str(&mut self, _: &tracing::field::Field, value: &str) {
+        self.0.push_str(value);
+        self.0.push(' ');
+    }
+}
 
 impl<S: tracing::Subscriber> Layer<S> for StatementCounter {
     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        if event.metadata().target() == "sqlx::query" {
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        let mut text = FieldText::default();
+        event.record(&mut text);
+        if !text.0.to_ascii_uppercase().contains("PRAGMA") {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
     }
