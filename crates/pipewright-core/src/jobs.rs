@@ -19,6 +19,8 @@ pub struct JobView {
     pub project: Project,
     pub user: Option<User>,
     pub runner: Option<Runner>,
+    /// The runner manager (host) that picked the job.
+    pub runner_manager: Option<pipewright_store::RunnerManager>,
     pub commit: Option<Commit>,
     pub artifacts: crate::artifacts::JobArtifacts,
 }
@@ -63,6 +65,13 @@ pub async fn views(app: &App, project: &Project, jobs: Vec<Job>) -> Result<Vec<J
         .into_iter()
         .map(|runner| (runner.id, runner))
         .collect();
+    let job_ids: Vec<i64> = jobs.iter().map(|job| job.id).collect();
+    let mut managers: HashMap<i64, pipewright_store::RunnerManager> = app
+        .store
+        .runner_managers_for_jobs(&job_ids)
+        .await?
+        .into_iter()
+        .collect();
     let mut artifacts = crate::artifacts::load_for_jobs(app, &jobs).await?;
     let shas: Vec<String> = {
         let mut shas: Vec<String> = pipelines.values().map(|p| p.sha.clone()).collect();
@@ -84,6 +93,7 @@ pub async fn views(app: &App, project: &Project, jobs: Vec<Job>) -> Result<Vec<J
             Ok(JobView {
                 user: job.user_id.and_then(|id| users.get(&id).cloned()),
                 runner: job.runner_id.and_then(|id| runners.get(&id).cloned()),
+                runner_manager: managers.remove(&job.id),
                 commit: commits.get(&pipeline.sha).cloned(),
                 artifacts: artifacts.remove(&job.id).unwrap_or_default(),
                 pipeline,

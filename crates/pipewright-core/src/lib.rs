@@ -35,6 +35,7 @@ pub mod protected_refs;
 pub mod queue;
 pub mod repository;
 pub mod resource_groups;
+pub mod runner_admin;
 pub mod runner_registration;
 pub mod runner_scope;
 pub mod runners;

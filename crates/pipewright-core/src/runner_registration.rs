@@ -3,8 +3,9 @@
 //! rotation, and recording managers (`system_id`) on contact.
 
 use pipewright_protocol::RunnerInfo;
+pub use pipewright_store::RunnerManager;
 use pipewright_store::model::Runner;
-use pipewright_store::{ManagerContact, NewRunner, RunnerManager};
+use pipewright_store::{ManagerContact, NewRunner};
 
 use crate::App;
 use crate::error::{Error, Result};

@@ -255,8 +255,12 @@ pub async fn request_job(app: &App, request: &JobRequest) -> Result<JobRequestOu
             lost_race = true;
             continue;
         }
-        if let Some(manager) = &manager {
-            app.store.set_job_runner_manager(job.id, manager.id).await?;
+        // The job is committed to this runner now: a failed bookkeeping write must not
+        // turn into a 5xx (the runner would never learn about the job).
+        if let Some(manager) = &manager
+            && let Err(err) = app.store.set_job_runner_manager(job.id, manager.id).await
+        {
+            tracing::warn!(job_id = job.id, %err, "could not record the runner manager");
         }
         crate::processing::process_pipeline(app, job.pipeline_id).await?;
         let claimed_job = app

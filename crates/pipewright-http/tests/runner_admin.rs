@@ -140,5 +140,340 @@ async fn managers_are_recorded_and_unregistered_by_system_id() {
     assert_eq!(verify(&t, &runner.token, None).await, StatusCode::OK);
 }
 
-#[expect(dead_code, reason = "used by later tests")]
-fn unused(_: TestRunner) {}
+const ONE_JOB: &str = "build:\n  script: echo hi\n";
+
+/// Claims the next job as the host `system_id` of `runner`; returns the job id.
+async fn claim_as(t: &TestApp, runner: &TestRunner, system_id: &str) -> i64 {
+    let payload = t
+        .request_job_with(json!({
+            "token": runner.token,
+            "system_id": system_id,
+            "info": { "name": "gitlab-runner", "version": "17.2.0", "revision": "abc123",
+                      "platform": "linux", "architecture": "arm64",
+                      "features": { "refspecs": true } },
+        }))
+        .await
+        .expect_status(StatusCode::CREATED)
+        .json();
+    payload["id"].as_i64().expect("job id")
+}
+
+#[tokio::test]
+async fn jobs_show_the_manager_that_picked_them() {
+    let t = TestApp::new().await;
+    let project = t.project_with_ci(ONE_JOB).await;
+    let runner = t.instance_runner().await;
+    let job_id = t
+        .job_id(project.project_id, project.pipeline_id, "build")
+        .await;
+    let before = t.job(project.project_id, job_id).await;
+    assert_eq!(before["runner_manager"], Value::Null);
+
+    let claimed = claim_as(&t, &runner, "s_0123456789ab").await;
+    assert_eq!(claimed, job_id);
+    let job = t.job(project.project_id, job_id).await;
+    let manager = &job["runner_manager"];
+    assert_eq!(manager["system_id"], "s_0123456789ab");
+    assert_eq!(manager["version"], "17.2.0");
+    assert_eq!(manager["revision"], "abc123");
+    assert_eq!(manager["platform"], "linux");
+    assert_eq!(manager["architecture"], "arm64");
+    assert_eq!(manager["status"], "online");
+    assert_eq!(manager["job_execution_status"], "active");
+    assert!(manager["id"].as_i64().is_some());
+    assert!(manager["created_at"].is_string());
+    assert!(manager["contacted_at"].is_string());
+    let keys: Vec<&str> = job["runner_manager"]
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys.len(), 11, "{keys:?}");
+
+    // The list shows it too (batch-loaded with the other jobs).
+    let jobs = t
+        .get(&format!("/api/v4/projects/{}/jobs", project.project_id))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .jobs();
+    assert_eq!(jobs[0]["runner_manager"]["system_id"], "s_0123456789ab");
+}
+
+async fn add_member(t: &TestApp, project: i64, user_id: i64, level: i64) {
+    t.post(&format!("/api/v4/projects/{project}/members"))
+        .token(ROOT_TOKEN)
+        .json(json!({ "user_id": user_id, "access_level": level }))
+        .await
+        .expect_status(StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn runner_admin_apis_follow_gitlabs_permissions() {
+    let t = TestApp::new().await;
+    let project = t.project_with_ci(ONE_JOB).await;
+    let maintainer = t.create_user("maint").await;
+    let developer = t.create_user("dev").await;
+    add_member(&t, project.project_id, maintainer.id, 40).await;
+    add_member(&t, project.project_id, developer.id, 30).await;
+    let shared = t.instance_runner().await;
+    let own = t
+        .create_runner(
+            &maintainer.token,
+            json!({ "runner_type": "project_type", "project_id": project.project_id,
+                    "description": "project runner", "tag_list": ["b", "a"] }),
+        )
+        .await;
+
+    // GET /runners: only the runners the caller manages (never instance runners).
+    let mine = t
+        .get("/api/v4/runners")
+        .token(&maintainer.token)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(mine.header("x-total"), Some("1"));
+    let mine = mine.json();
+    assert_eq!(mine[0]["id"], own.id);
+    assert_eq!(mine[0]["runner_type"], "project_type");
+    assert_eq!(mine[0]["status"], "never_contacted");
+    assert_eq!(mine[0]["is_shared"], false);
+    let none = t
+        .get("/api/v4/runners")
+        .token(&developer.token)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(none, json!([]));
+    t.get("/api/v4/runners")
+        .await
+        .expect_status(StatusCode::UNAUTHORIZED);
+
+    // GET /runners/all: admins only, with filters.
+    t.get("/api/v4/runners/all")
+        .token(&maintainer.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    let all = t
+        .get("/api/v4/runners/all")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(all.as_array().map(Vec::len), Some(2));
+    let instance_only = t
+        .get("/api/v4/runners/all?type=instance_type")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(instance_only[0]["id"], shared.id);
+    assert_eq!(instance_only.as_array().map(Vec::len), Some(1));
+    let tagged = t
+        .get("/api/v4/runners/all?tag_list=a,b")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(tagged[0]["id"], own.id);
+    t.get("/api/v4/runners/all?type=nope")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+
+    // GET /runners/:id
+    let details = t
+        .get(&format!("/api/v4/runners/{}", own.id))
+        .token(&maintainer.token)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(details["tag_list"], json!(["a", "b"]));
+    assert_eq!(details["projects"][0]["id"], project.project_id);
+    assert_eq!(
+        details["projects"][0]["path_with_namespace"],
+        project.full_path
+    );
+    assert_eq!(details["groups"], json!([]));
+    assert_eq!(details["access_level"], "not_protected");
+    t.get(&format!("/api/v4/runners/{}", own.id))
+        .token(&developer.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    // Instance runners are visible to everyone signed in, but only admins change them.
+    t.get(&format!("/api/v4/runners/{}", shared.id))
+        .token(&developer.token)
+        .await
+        .expect_status(StatusCode::OK);
+    t.put(&format!("/api/v4/runners/{}", shared.id))
+        .token(&maintainer.token)
+        .json(json!({ "paused": true }))
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    let missing = t
+        .get("/api/v4/runners/999")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::NOT_FOUND)
+        .json();
+    assert_eq!(missing, json!({ "message": "404 Runner Not Found" }));
+
+    // PUT /runners/:id
+    let updated = t
+        .put(&format!("/api/v4/runners/{}", own.id))
+        .token(&maintainer.token)
+        .json(json!({
+            "description": "renamed", "paused": true, "tag_list": ["x"],
+            "run_untagged": false, "locked": true, "access_level": "ref_protected",
+            "maximum_timeout": 7200,
+        }))
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(updated["description"], "renamed");
+    assert_eq!(updated["paused"], true);
+    assert_eq!(updated["active"], false);
+    assert_eq!(updated["tag_list"], json!(["x"]));
+    assert_eq!(updated["run_untagged"], false);
+    assert_eq!(updated["locked"], true);
+    assert_eq!(updated["access_level"], "ref_protected");
+    assert_eq!(updated["maximum_timeout"], 7200);
+    t.put(&format!("/api/v4/runners/{}", own.id))
+        .token(&maintainer.token)
+        .json(json!({ "maximum_timeout": 5 }))
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+    t.put(&format!("/api/v4/runners/{}", own.id))
+        .token(&maintainer.token)
+        .json(json!({ "access_level": "everything" }))
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+    let paused = t
+        .get("/api/v4/runners/all?paused=true")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(paused[0]["id"], own.id);
+
+    // GET /projects/:id/runners: maintainers; the project's own and the instance's runners.
+    let available = t
+        .get(&format!("/api/v4/projects/{}/runners", project.project_id))
+        .token(&maintainer.token)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    let ids: Vec<i64> = available
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|runner| runner["id"].as_i64())
+        .collect();
+    assert_eq!(ids, vec![shared.id, own.id]);
+    t.get(&format!("/api/v4/projects/{}/runners", project.project_id))
+        .token(&developer.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+
+    // DELETE /runners/:id
+    t.delete(&format!("/api/v4/runners/{}", own.id))
+        .token(&developer.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    t.delete(&format!("/api/v4/runners/{}", own.id))
+        .token(&maintainer.token)
+        .await
+        .expect_status(StatusCode::NO_CONTENT);
+    t.get(&format!("/api/v4/runners/{}", own.id))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+    assert_eq!(verify(&t, &own.token, None).await, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn runner_jobs_are_filtered_and_paginated() {
+    let t = TestApp::new().await;
+    let project = t
+        .project_with_ci("a:\n  script: x\nb:\n  script: x\nc:\n  script: x\n")
+        .await;
+    let runner = t.instance_runner().await;
+    let first = t.run_next(&runner, "log", "success").await;
+    let second = t.run_next(&runner, "log", "failed").await;
+    let third = t.claim(&runner).await;
+
+    let page = t
+        .get(&format!("/api/v4/runners/{}/jobs?per_page=2", runner.id))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(page.header("x-total"), Some("3"));
+    assert_eq!(page.header("x-next-page"), Some("2"));
+    let jobs = page.jobs();
+    let ids: Vec<i64> = jobs.iter().filter_map(|job| job["id"].as_i64()).collect();
+    assert_eq!(ids, vec![third.id, second.id]);
+    let rest = t
+        .get(&format!(
+            "/api/v4/runners/{}/jobs?per_page=2&page=2",
+            runner.id
+        ))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .jobs();
+    assert_eq!(rest[0]["id"], first.id);
+
+    let failed = t
+        .get(&format!("/api/v4/runners/{}/jobs?status=failed", runner.id))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .jobs();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["id"], second.id);
+    t.get(&format!("/api/v4/runners/{}/jobs?status=bogus", runner.id))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+
+    // Instance runners' jobs are for admins.
+    let user = t.create_user("someone").await;
+    t.get(&format!("/api/v4/runners/{}/jobs", runner.id))
+        .token(&user.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    t.get("/api/v4/runners/999/jobs")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+    let _ = project;
+}
+
+#[tokio::test]
+async fn legacy_runner_details_show_what_was_registered() {
+    let t = TestApp::new().await;
+    let registration = registration_token(&t).await;
+    let created = t
+        .post("/api/v4/runners")
+        .json(json!({
+            "token": registration, "description": "legacy", "tag_list": "linux,docker",
+            "run_untagged": false, "access_level": "ref_protected", "maximum_timeout": 3600,
+            "info": { "version": "17.1.0", "platform": "linux", "architecture": "amd64" },
+        }))
+        .await
+        .expect_status(StatusCode::CREATED)
+        .json();
+    let details = t
+        .get(&format!("/api/v4/runners/{}", created["id"]))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(details["tag_list"], json!(["docker", "linux"]));
+    assert_eq!(details["run_untagged"], false);
+    assert_eq!(details["access_level"], "ref_protected");
+    assert_eq!(details["maximum_timeout"], 3600);
+    assert_eq!(details["runner_type"], "instance_type");
+    assert_eq!(details["version"], "17.1.0");
+    assert_eq!(details["architecture"], "amd64");
+}

@@ -17,6 +17,7 @@ mod repository;
 mod runner_api;
 mod runner_management;
 mod runners;
+mod runners_admin;
 mod settings;
 mod triggers;
 mod user_states;
@@ -197,7 +198,21 @@ pub fn router(app: App) -> Router {
         .route("/runners/verify", post(runner_api::verify))
         .route(
             "/runners",
-            post(runner_management::register).delete(runner_management::unregister),
+            post(runner_management::register)
+                .delete(runner_management::unregister)
+                .get(runners_admin::list),
+        )
+        .route("/runners/all", get(runners_admin::list_all))
+        .route(
+            "/runners/{id}",
+            get(runners_admin::get)
+                .put(runners_admin::update)
+                .delete(runners_admin::delete),
+        )
+        .route("/runners/{id}/jobs", get(runners_admin::jobs))
+        .route(
+            "/projects/{id}/runners",
+            get(runners_admin::project_runners),
         )
         .route(
             "/runners/managers",

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::commit::CommitEntity;
 use super::pipeline::PipelineBasicEntity;
-use super::runner::RunnerEntity;
+use super::runner::{RunnerEntity, RunnerManagerEntity};
 use super::user::UserEntity;
 use super::{opt_timestamp, timestamp};
 
@@ -59,7 +59,7 @@ pub struct JobEntity {
     /// Present (possibly `null`) on builds, absent on bridges (a retried bridge is rendered
     /// with this entity).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub runner_manager: Option<Option<serde_json::Value>>,
+    pub runner_manager: Option<Option<RunnerManagerEntity>>,
     pub artifacts_expire_at: Option<String>,
     pub archived: bool,
     pub tag_list: Vec<String>,
@@ -132,7 +132,11 @@ impl JobEntity {
                 .runner
                 .as_ref()
                 .map(|runner| RunnerEntity::new(runner, now, job.status.is_executing())),
-            runner_manager: job.is_build().then_some(None),
+            runner_manager: job.is_build().then(|| {
+                view.runner_manager.as_ref().map(|manager| {
+                    RunnerManagerEntity::new(manager, now, job.status.is_executing())
+                })
+            }),
             artifacts_expire_at: opt_timestamp(view.artifacts.expire_at),
             archived: false,
             tag_list: job.tag_list.clone(),
