@@ -167,10 +167,11 @@ pub async fn verify(
     token: &str,
     system_id: Option<&str>,
     info: Option<&RunnerInfo>,
+    ip_address: Option<&str>,
 ) -> Result<Runner> {
     let runner = authenticate_runner(app, token).await?;
     record_contact(app, &runner, info).await?;
-    crate::runner_registration::record_manager(app, &runner, system_id, info, None).await?;
+    crate::runner_registration::record_manager(app, &runner, system_id, info, ip_address).await?;
     Ok(runner)
 }
 
@@ -189,7 +190,11 @@ pub enum JobRequestOutcome {
 const SCAN_LIMIT: i64 = 200;
 
 /// `POST /jobs/request`: hands the oldest eligible pending job to the runner, atomically.
-pub async fn request_job(app: &App, request: &JobRequest) -> Result<JobRequestOutcome> {
+pub async fn request_job(
+    app: &App,
+    request: &JobRequest,
+    ip_address: Option<&str>,
+) -> Result<JobRequestOutcome> {
     let runner = authenticate_runner(app, &request.token).await?;
     record_contact(app, &runner, request.info.as_ref()).await?;
     let manager = crate::runner_registration::record_manager(
@@ -197,7 +202,7 @@ pub async fn request_job(app: &App, request: &JobRequest) -> Result<JobRequestOu
         &runner,
         request.system_id.as_deref(),
         request.info.as_ref(),
-        None,
+        ip_address,
     )
     .await?;
     // Snapshot before scanning: a job enqueued during the scan changes the version, so the

@@ -169,6 +169,16 @@ async fn jobs_show_the_manager_that_picked_them() {
     let before = t.job(project.project_id, job_id).await;
     assert_eq!(before["runner_manager"], Value::Null);
 
+    // The server records the peer address (router tests have none, so ask core directly).
+    pipewright_core::runners::verify(
+        &t.app,
+        &runner.token,
+        Some("s_0123456789ab"),
+        None,
+        Some("10.1.2.3"),
+    )
+    .await
+    .expect("verify");
     let claimed = claim_as(&t, &runner, "s_0123456789ab").await;
     assert_eq!(claimed, job_id);
     let job = t.job(project.project_id, job_id).await;
@@ -178,6 +188,7 @@ async fn jobs_show_the_manager_that_picked_them() {
     assert_eq!(manager["revision"], "abc123");
     assert_eq!(manager["platform"], "linux");
     assert_eq!(manager["architecture"], "arm64");
+    assert_eq!(manager["ip_address"], "10.1.2.3");
     assert_eq!(manager["status"], "online");
     assert_eq!(manager["job_execution_status"], "active");
     assert!(manager["id"].as_i64().is_some());

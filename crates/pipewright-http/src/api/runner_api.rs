@@ -1,9 +1,11 @@
 //! The runner side of the protocol (runner-protocol.md): verify, request, update, trace.
 
+use std::net::SocketAddr;
+
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pipewright_core::job_updates::{self, UpdateOutcome};
 use pipewright_core::runners::{self, JobRequestOutcome};
@@ -39,6 +41,13 @@ fn parse_body<T: DeserializeOwned>(body: &Bytes, query_token: Option<&str>) -> A
     serde_json::from_value(value).map_err(invalid)
 }
 
+/// The peer address, when the server runs with connect info (not in router tests).
+fn peer_ip(extensions: &Extensions) -> Option<String> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+}
+
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
@@ -56,8 +65,10 @@ fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
 pub async fn verify(
     State(app): State<App>,
     Query(query): Query<TokenQuery>,
+    extensions: Extensions,
     body: Bytes,
 ) -> ApiResult<Response> {
+    let ip_address = peer_ip(&extensions);
     let mut request: VerifyRequest = parse_body(&body, query.token.as_deref())?;
     if request.token.is_empty() {
         request.token = query.token.unwrap_or_default();
@@ -67,6 +78,7 @@ pub async fn verify(
         &request.token,
         request.system_id.as_deref(),
         request.info.as_ref(),
+        ip_address.as_deref(),
     )
     .await?;
     Ok(Json(VerifyResponse {
@@ -81,13 +93,15 @@ pub async fn verify(
 pub async fn request_job(
     State(app): State<App>,
     Query(query): Query<TokenQuery>,
+    extensions: Extensions,
     body: Bytes,
 ) -> ApiResult<Response> {
+    let ip_address = peer_ip(&extensions);
     let mut request: JobRequest = parse_body(&body, query.token.as_deref())?;
     if request.token.is_empty() {
         request.token = query.token.unwrap_or_default();
     }
-    let mut response = match runners::request_job(&app, &request).await? {
+    let mut response = match runners::request_job(&app, &request, ip_address.as_deref()).await? {
         JobRequestOutcome::Job(payload) => (StatusCode::CREATED, Json(payload)).into_response(),
         JobRequestOutcome::NoJob { last_update } => {
             let mut response = super::empty(StatusCode::NO_CONTENT);

@@ -24,3 +24,6 @@ CREATE TABLE runner_registration_tokens (
     token TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );
+
+-- `GET /runners/:id/jobs`: a runner's builds, newest first.
+CREATE INDEX jobs_runner_id ON jobs (runner_id, id);
