@@ -325,6 +325,15 @@ pub async fn delete(app: &App, actor: &Actor, id: i64) -> Result<()> {
     Ok(())
 }
 
+/// One page of a runner's jobs: views, the namespaces of their projects (for the project
+/// identity), and the total.
+#[derive(Debug, Clone)]
+pub struct RunnerJobsPage {
+    pub views: Vec<JobView>,
+    pub namespaces: HashMap<i64, Namespace>,
+    pub total: i64,
+}
+
 /// `GET /runners/:id/jobs`: one page of the builds the runner picked, newest first, and the
 /// total. Admins for instance runners, managers for the others.
 pub async fn jobs(
@@ -334,7 +343,7 @@ pub async fn jobs(
     statuses: &[Status],
     limit: i64,
     offset: i64,
-) -> Result<(Vec<JobView>, i64)> {
+) -> Result<RunnerJobsPage> {
     let runner = managed_runner(app, actor, id).await?;
     let (jobs, total) = app
         .store
@@ -350,14 +359,21 @@ pub async fn jobs(
         }
     }
     let mut views: HashMap<i64, JobView> = HashMap::new();
+    let mut namespaces = HashMap::new();
     for (project_id, list) in by_project {
         let Some(project) = app.store.project_by_id(project_id).await? else {
             continue;
         };
+        if let Some(namespace) = app.store.namespace_by_id(project.namespace_id).await? {
+            namespaces.insert(namespace.id, namespace);
+        }
         for view in crate::jobs::views(app, &project, list).await? {
             views.insert(view.job.id, view);
         }
     }
-    let ordered = order.iter().filter_map(|id| views.remove(id)).collect();
-    Ok((ordered, total))
+    Ok(RunnerJobsPage {
+        views: order.iter().filter_map(|id| views.remove(id)).collect(),
+        namespaces,
+        total,
+    })
 }

@@ -420,9 +420,25 @@ async fn runner_jobs_are_filtered_and_paginated() {
         .expect_status(StatusCode::OK);
     assert_eq!(page.header("x-total"), Some("3"));
     assert_eq!(page.header("x-next-page"), Some("2"));
-    let jobs = page.jobs();
+    let jobs = page.json();
+    let jobs = jobs.as_array().expect("array");
     let ids: Vec<i64> = jobs.iter().filter_map(|job| job["id"].as_i64()).collect();
     assert_eq!(ids, vec![third.id, second.id]);
+    // GitLab's JobBasicWithProject: basic job fields and the project's identity.
+    let keys: Vec<&str> = jobs[0]
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert!(
+        !keys.contains(&"runner") && !keys.contains(&"artifacts"),
+        "{keys:?}"
+    );
+    assert_eq!(jobs[0]["status"], "running");
+    assert_eq!(jobs[1]["failure_reason"], "script_failure");
+    assert_eq!(jobs[0]["project"]["path_with_namespace"], project.full_path);
+    assert_eq!(jobs[0]["project"]["id"], project.project_id);
     let rest = t
         .get(&format!(
             "/api/v4/runners/{}/jobs?per_page=2&page=2",
@@ -431,7 +447,7 @@ async fn runner_jobs_are_filtered_and_paginated() {
         .token(ROOT_TOKEN)
         .await
         .expect_status(StatusCode::OK)
-        .jobs();
+        .json();
     assert_eq!(rest[0]["id"], first.id);
 
     let failed = t
@@ -439,8 +455,8 @@ async fn runner_jobs_are_filtered_and_paginated() {
         .token(ROOT_TOKEN)
         .await
         .expect_status(StatusCode::OK)
-        .jobs();
-    assert_eq!(failed.len(), 1);
+        .json();
+    assert_eq!(failed.as_array().map(Vec::len), Some(1));
     assert_eq!(failed[0]["id"], second.id);
     t.get(&format!("/api/v4/runners/{}/jobs?status=bogus", runner.id))
         .token(ROOT_TOKEN)
@@ -457,7 +473,6 @@ async fn runner_jobs_are_filtered_and_paginated() {
         .token(ROOT_TOKEN)
         .await
         .expect_status(StatusCode::NOT_FOUND);
-    let _ = project;
 }
 
 #[tokio::test]

@@ -10,8 +10,7 @@ use pipewright_core::{App, Status, projects, runners};
 
 use super::paged::{page_response, slice};
 use crate::auth::Auth;
-use crate::entities::job::JobEntity;
-use crate::entities::runner::{RunnerDetailsEntity, RunnerEntity};
+use crate::entities::runner::{RunnerDetailsEntity, RunnerEntity, RunnerJobEntity};
 use crate::error::{ApiResult, param_error};
 use crate::pagination::Page;
 use crate::params::Params;
@@ -186,7 +185,7 @@ pub async fn jobs(
         ],
     };
     let page = Page::from_params(&params)?;
-    let (views, total) = runner_admin::jobs(
+    let jobs = runner_admin::jobs(
         &app,
         &actor,
         runner_id,
@@ -196,9 +195,13 @@ pub async fn jobs(
     )
     .await?;
     let now = pipewright_core::now_ms();
-    let items: Vec<JobEntity> = views
+    let items: Vec<RunnerJobEntity> = jobs
+        .views
         .iter()
-        .map(|view| JobEntity::new(view, &app.config.external_url, now))
+        .map(|view| {
+            let namespace = jobs.namespaces.get(&view.project.namespace_id);
+            RunnerJobEntity::new(view, namespace, &app.config.external_url, now)
+        })
         .collect();
     Ok(page_response(
         &app.config.external_url,
@@ -207,6 +210,6 @@ pub async fn jobs(
         &[("id", id)],
         page,
         &items,
-        total,
+        jobs.total,
     ))
 }
