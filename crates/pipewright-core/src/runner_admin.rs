@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use pipewright_domain::Status;
+pub use pipewright_store::RunnerJobFilter;
 use pipewright_store::RunnerSettings;
 use pipewright_store::model::{Namespace, Project, Runner};
 
@@ -340,14 +340,14 @@ pub async fn jobs(
     app: &App,
     actor: &Actor,
     id: i64,
-    statuses: &[Status],
+    filter: &RunnerJobFilter,
     limit: i64,
     offset: i64,
 ) -> Result<RunnerJobsPage> {
     let runner = managed_runner(app, actor, id).await?;
     let (jobs, total) = app
         .store
-        .runner_jobs(runner.id, statuses, limit, offset)
+        .runner_jobs(runner.id, filter, limit, offset)
         .await?;
     // One batch of views per project on the page (a runner's page spans few projects).
     let mut by_project: Vec<(i64, Vec<pipewright_store::model::Job>)> = Vec::new();

@@ -503,3 +503,42 @@ async fn legacy_runner_details_show_what_was_registered() {
     assert_eq!(details["version"], "17.1.0");
     assert_eq!(details["architecture"], "amd64");
 }
+
+#[tokio::test]
+async fn runner_jobs_sort_and_filter_by_manager() {
+    let t = TestApp::new().await;
+    t.project_with_ci("a:\n  script: x\nb:\n  script: x\n")
+        .await;
+    let runner = t.instance_runner().await;
+    let first = claim_as(&t, &runner, "s_aaaaaaaaaaaa").await;
+    let second = claim_as(&t, &runner, "s_bbbbbbbbbbbb").await;
+    let ids = |value: Value| -> Vec<i64> {
+        value
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|job| job["id"].as_i64())
+            .collect()
+    };
+    let ascending = t
+        .get(&format!("/api/v4/runners/{}/jobs?sort=asc", runner.id))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(ids(ascending), vec![first, second]);
+    let by_manager = t
+        .get(&format!(
+            "/api/v4/runners/{}/jobs?system_id=s_bbbbbbbbbbbb",
+            runner.id
+        ))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(ids(by_manager), vec![second]);
+    t.get(&format!("/api/v4/runners/{}/jobs?sort=sideways", runner.id))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+}

@@ -43,7 +43,7 @@ pub use pool::Store;
 pub use project_settings::{ProjectListFilter, ProjectUpdate};
 pub use projects::NewProject;
 pub use protected_branches::{NewProtectedBranch, ProtectedBranch};
-pub use runner_admin::{ManagerContact, RunnerManager, RunnerSettings};
+pub use runner_admin::{ManagerContact, RunnerJobFilter, RunnerManager, RunnerSettings};
 pub use runners::{NewRunner, RunnerContact};
 #[doc(hidden)]
 pub use seed::Seeded;

@@ -48,6 +48,17 @@ pub struct RunnerSettings {
     pub maximum_timeout: Option<i64>,
 }
 
+/// The filters of `GET /runners/:id/jobs`.
+#[derive(Debug, Clone, Default)]
+pub struct RunnerJobFilter {
+    /// Empty = every status.
+    pub statuses: Vec<Status>,
+    /// Only jobs picked by this manager of the runner.
+    pub system_id: Option<String>,
+    /// Oldest first instead of newest first.
+    pub ascending: bool,
+}
+
 impl Store {
     /// The instance registration token, stored as `candidate` when there is none yet.
     pub async fn instance_registration_token(&self, candidate: &str) -> Result<String, StoreError> {
@@ -233,15 +244,16 @@ impl Store {
         Ok(result.rows_affected() > 0)
     }
 
-    /// One page of the builds a runner picked, newest first, and how many there are.
+    /// One page of the builds a runner picked, by id, and how many there are.
     pub async fn runner_jobs(
         &self,
         runner_id: i64,
-        statuses: &[Status],
+        filter: &RunnerJobFilter,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Job>, i64), StoreError> {
-        let filter = |query: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>| {
+        let statuses = &filter.statuses;
+        let conditions = |query: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>| {
             query
                 .push(" FROM jobs WHERE kind = 'build' AND runner_id = ")
                 .push_bind(runner_id);
@@ -253,14 +265,28 @@ impl Store {
                 }
                 query.push(")");
             }
+            if let Some(system_id) = &filter.system_id {
+                query
+                    .push(
+                        " AND runner_manager_id IN (SELECT id FROM runner_managers WHERE runner_id = ",
+                    )
+                    .push_bind(runner_id)
+                    .push(" AND system_id = ")
+                    .push_bind(system_id.clone())
+                    .push(")");
+            }
         };
         let mut count = sqlx::QueryBuilder::new("SELECT COUNT(*)");
-        filter(&mut count);
+        conditions(&mut count);
         let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
         let mut query = sqlx::QueryBuilder::new(format!("SELECT {JOB_COLUMNS}"));
-        filter(&mut query);
+        conditions(&mut query);
         query
-            .push(" ORDER BY id DESC LIMIT ")
+            .push(if filter.ascending {
+                " ORDER BY id ASC LIMIT "
+            } else {
+                " ORDER BY id DESC LIMIT "
+            })
             .push_bind(limit)
             .push(" OFFSET ")
             .push_bind(offset);

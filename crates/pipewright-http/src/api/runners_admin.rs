@@ -5,7 +5,7 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use pipewright_core::model::Runner;
-use pipewright_core::runner_admin::{self, RunnerListFilter, UpdateRunner};
+use pipewright_core::runner_admin::{self, RunnerJobFilter, RunnerListFilter, UpdateRunner};
 use pipewright_core::{App, Status, projects, runners};
 
 use super::paged::{page_response, slice};
@@ -184,12 +184,26 @@ pub async fn jobs(
                 .map_err(|_| param_error("status does not have a valid value"))?,
         ],
     };
+    let order_by = params.string("order_by")?.unwrap_or_else(|| "id".into());
+    if order_by != "id" {
+        return Err(param_error("order_by does not have a valid value"));
+    }
+    let ascending = match params.string("sort")?.as_deref() {
+        None | Some("desc") => false,
+        Some("asc") => true,
+        Some(_) => return Err(param_error("sort does not have a valid value")),
+    };
+    let filter = RunnerJobFilter {
+        statuses,
+        system_id: params.string("system_id")?,
+        ascending,
+    };
     let page = Page::from_params(&params)?;
     let jobs = runner_admin::jobs(
         &app,
         &actor,
         runner_id,
-        &statuses,
+        &filter,
         page.per_page,
         page.offset(),
     )
