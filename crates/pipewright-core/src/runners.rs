@@ -216,12 +216,15 @@ pub async fn request_job(
     if request.last_update.as_deref() == Some(version.as_str()) {
         // Nothing changed since this runner last heard "no job": hold it (long polling) and
         // answer 204 as soon as something changes, as GitLab Workhorse does — the runner asks
-        // again at once, on a connection known to be alive.
-        let last_update = app
-            .queue
+        // again at once, on a connection known to be alive. The answer keeps the version the
+        // runner sent: echoing it back makes its next request differ from the (new) current
+        // version, so that request scans the queue instead of being held again.
+        app.queue
             .wait_for_change(&version, app.config.long_poll)
             .await;
-        return Ok(JobRequestOutcome::NoJob { last_update });
+        return Ok(JobRequestOutcome::NoJob {
+            last_update: version,
+        });
     }
     let candidates = app.store.pending_jobs(0, SCAN_LIMIT).await?;
     let mut lost_race = false;
