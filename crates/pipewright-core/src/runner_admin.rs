@@ -62,6 +62,8 @@ impl RunnerListFilter {
 #[derive(Debug, Clone)]
 pub struct RunnerDetails {
     pub runner: Runner,
+    /// A job of this runner is running now.
+    pub executing: bool,
     /// Each with its namespace (for `name_with_namespace`).
     pub projects: Vec<(Project, Namespace)>,
     pub groups: Vec<Namespace>,
@@ -226,8 +228,14 @@ async fn details(app: &App, runner: Runner) -> Result<RunnerDetails> {
         Some(id) => app.store.namespace_by_id(id).await?.into_iter().collect(),
         None => Vec::new(),
     };
+    let executing = !app
+        .store
+        .executing_runner_ids(&[runner.id])
+        .await?
+        .is_empty();
     Ok(RunnerDetails {
         runner,
+        executing,
         projects,
         groups,
     })
@@ -376,4 +384,15 @@ pub async fn jobs(
         namespaces,
         total,
     })
+}
+
+/// Which of these runners are executing a job now (`job_execution_status`), in one query.
+pub async fn executing(app: &App, runners: &[Runner]) -> Result<std::collections::HashSet<i64>> {
+    let ids: Vec<i64> = runners.iter().map(|runner| runner.id).collect();
+    Ok(app
+        .store
+        .executing_runner_ids(&ids)
+        .await?
+        .into_iter()
+        .collect())
 }

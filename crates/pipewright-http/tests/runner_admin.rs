@@ -249,6 +249,7 @@ async fn runner_admin_apis_follow_gitlabs_permissions() {
     assert_eq!(mine[0]["runner_type"], "project_type");
     assert_eq!(mine[0]["status"], "never_contacted");
     assert_eq!(mine[0]["is_shared"], false);
+    assert_eq!(mine[0]["job_execution_status"], "idle");
     let none = t
         .get("/api/v4/runners")
         .token(&developer.token)
@@ -412,6 +413,21 @@ async fn runner_jobs_are_filtered_and_paginated() {
     let first = t.run_next(&runner, "log", "success").await;
     let second = t.run_next(&runner, "log", "failed").await;
     let third = t.claim(&runner).await;
+    let listed = t
+        .get("/api/v4/runners/all")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(listed[0]["job_execution_status"], "active");
+    let details = t
+        .get(&format!("/api/v4/runners/{}", runner.id))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(details["job_execution_status"], "active");
+    assert_eq!(details["status"], "online");
 
     let page = t
         .get(&format!("/api/v4/runners/{}/jobs?per_page=2", runner.id))

@@ -182,6 +182,23 @@ impl Store {
             .collect())
     }
 
+    /// Which of these runners have a job running (or canceling) right now.
+    pub async fn executing_runner_ids(&self, runner_ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+        if runner_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = sqlx::QueryBuilder::new(
+            "SELECT DISTINCT runner_id FROM jobs WHERE status IN ('running', 'canceling') AND runner_id IN (",
+        );
+        let mut separated = query.separated(", ");
+        for id in runner_ids {
+            separated.push_bind(*id);
+        }
+        query.push(")");
+        let ids: Vec<i64> = query.build_query_scalar().fetch_all(&self.read).await?;
+        Ok(ids)
+    }
+
     pub async fn runner_by_id(&self, id: i64) -> Result<Option<Runner>, StoreError> {
         let row: Option<RunnerRow> = sqlx::query_as(&format!(
             "SELECT {RUNNER_COLUMNS} FROM runners WHERE id = $1"

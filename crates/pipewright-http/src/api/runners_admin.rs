@@ -36,7 +36,7 @@ fn list_filter(params: &Params) -> ApiResult<RunnerListFilter> {
     })
 }
 
-fn list_response(
+async fn list_response(
     app: &App,
     uri: &axum::http::Uri,
     params: &Params,
@@ -46,9 +46,11 @@ fn list_response(
     let page = Page::from_params(params)?;
     let total = i64::try_from(runners.len()).unwrap_or(i64::MAX);
     let now = pipewright_core::now_ms();
-    let items: Vec<RunnerEntity> = slice(runners, page)
+    let runners = slice(runners, page);
+    let executing = runner_admin::executing(app, &runners).await?;
+    let items: Vec<RunnerEntity> = runners
         .iter()
-        .map(|runner| RunnerEntity::new(runner, now, false))
+        .map(|runner| RunnerEntity::new(runner, now, executing.contains(&runner.id)))
         .collect();
     Ok(page_response(
         &app.config.external_url,
@@ -71,7 +73,7 @@ pub async fn list(
     actor.require_user()?;
     let filter = list_filter(&params)?;
     let runners = runner_admin::list_owned(&app, &actor, &filter).await?;
-    list_response(&app, &uri, &params, &[], runners)
+    list_response(&app, &uri, &params, &[], runners).await
 }
 
 /// `GET /runners/all` (admin).
@@ -84,7 +86,7 @@ pub async fn list_all(
     actor.require_user()?;
     let filter = list_filter(&params)?;
     let runners = runner_admin::list_all(&app, &actor, &filter).await?;
-    list_response(&app, &uri, &params, &[], runners)
+    list_response(&app, &uri, &params, &[], runners).await
 }
 
 /// `GET /projects/:id/runners` (maintainers).
@@ -99,7 +101,7 @@ pub async fn project_runners(
     let filter = list_filter(&params)?;
     let access = projects::find_project(&app, &actor, &id).await?;
     let runners = runner_admin::project_runners(&app, &actor, &access.project, &filter).await?;
-    list_response(&app, &uri, &params, &[("id", id)], runners)
+    list_response(&app, &uri, &params, &[("id", id)], runners).await
 }
 
 fn details_response(app: &App, details: &runner_admin::RunnerDetails) -> Response {

@@ -140,7 +140,7 @@ impl RunnerDetailsEntity {
     ) -> RunnerDetailsEntity {
         let runner = &details.runner;
         RunnerDetailsEntity {
-            runner: RunnerEntity::new(runner, now, false),
+            runner: RunnerEntity::new(runner, now, details.executing),
             tag_list: runner.tag_list.clone(),
             run_untagged: runner.run_untagged,
             locked: runner.locked,
