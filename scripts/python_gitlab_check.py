@@ -158,6 +158,50 @@ def main(url: str, admin_token: str) -> None:
     assert erased.erased_at is not None
     assert erased.trace() == b""
 
+    # Trigger jobs: a child pipeline through a bridge with `strategy: depend`.
+    project.commits.create(
+        {
+            "branch": "main",
+            "commit_message": "child pipeline",
+            "actions": [
+                {
+                    "action": "update",
+                    "file_path": ".gitlab-ci.yml",
+                    "content": "child:\n  trigger:\n    include: child.yml\n    strategy: depend\n",
+                },
+                {
+                    "action": "create",
+                    "file_path": "child.yml",
+                    "content": "child-job:\n  script: echo CHILD-RAN\n",
+                },
+            ],
+        }
+    )
+    known = {pipeline.id, second.id}
+    parent = wait(
+        lambda: next(
+            (p for p in project.pipelines.list(get_all=True) if p.id not in known and p.source == "push"),
+            None,
+        ),
+        "the parent pipeline",
+    )
+    bridge = wait(
+        lambda: next(
+            (b for b in parent.bridges.list(get_all=True) if b.downstream_pipeline), None
+        ),
+        "the bridge's downstream pipeline",
+    )
+    assert bridge.name == "child"
+    wait(
+        lambda: project.pipelines.get(parent.id).status == "success",
+        "the parent to follow its child",
+    )
+    bridge = parent.bridges.list(get_all=True)[0]
+    assert bridge.status == "success", bridge.status
+    child = project.pipelines.get(bridge.downstream_pipeline["id"])
+    assert child.source == "parent_pipeline" and child.status == "success"
+    assert [j.name for j in child.jobs.list(get_all=True)] == ["child-job"]
+
     print("python-gitlab: all checks passed")
 
 
