@@ -558,3 +558,79 @@ async fn runner_jobs_sort_and_filter_by_manager() {
         .await
         .expect_status(StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn group_runners_belong_to_group_maintainers_and_their_projects() {
+    let t = TestApp::new().await;
+    let group = t
+        .post("/api/v4/groups")
+        .token(ROOT_TOKEN)
+        .json(json!({ "name": "acme", "path": "acme" }))
+        .await
+        .expect_status(StatusCode::CREATED)
+        .json();
+    let group_id = group["id"].as_i64().expect("group id");
+    let maintainer = t.create_user("gm").await;
+    t.post(&format!("/api/v4/groups/{group_id}/members"))
+        .token(ROOT_TOKEN)
+        .json(json!({ "user_id": maintainer.id, "access_level": 40 }))
+        .await
+        .expect_status(StatusCode::CREATED);
+    let project = t
+        .create_project(
+            ROOT_TOKEN,
+            json!({ "name": "app", "namespace_id": group_id }),
+        )
+        .await;
+    let project_id = project["id"].as_i64().expect("project id");
+    let other = t
+        .create_project(ROOT_TOKEN, json!({ "name": "elsewhere" }))
+        .await;
+    let runner = t
+        .create_runner(
+            &maintainer.token,
+            json!({ "runner_type": "group_type", "group_id": group_id }),
+        )
+        .await;
+
+    let mine = t
+        .get("/api/v4/runners")
+        .token(&maintainer.token)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(mine[0]["id"], runner.id);
+    assert_eq!(mine[0]["runner_type"], "group_type");
+    let details = t
+        .get(&format!("/api/v4/runners/{}", runner.id))
+        .token(&maintainer.token)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(details["groups"][0]["id"], group_id);
+    assert_eq!(
+        details["groups"][0]["web_url"],
+        "http://pw.example/groups/acme"
+    );
+    assert_eq!(details["projects"], json!([]));
+
+    let in_group = t
+        .get(&format!(
+            "/api/v4/projects/{project_id}/runners?type=group_type"
+        ))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(in_group[0]["id"], runner.id);
+    let outside = t
+        .get(&format!(
+            "/api/v4/projects/{}/runners?type=group_type",
+            other["id"]
+        ))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(outside, json!([]));
+}
