@@ -23,6 +23,21 @@ pub async fn instance_registration_token(app: &App) -> Result<String> {
     Ok(app.store.instance_registration_token(&generate("")).await?)
 }
 
+/// `POST /runners/reset_registration_token` (admin): a new instance registration token; the
+/// old one stops working at once.
+pub async fn reset_registration_token(app: &App, actor: &crate::auth::Actor) -> Result<String> {
+    actor.require_user()?;
+    if !actor.is_admin() {
+        return Err(Error::forbidden());
+    }
+    actor.require_write_scope()?;
+    let token = generate("");
+    app.store
+        .replace_instance_registration_token(&token)
+        .await?;
+    Ok(token)
+}
+
 /// `POST /runners` parameters (the token is the registration token).
 #[derive(Debug, Default)]
 pub struct RegisterRunner {

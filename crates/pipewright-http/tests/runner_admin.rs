@@ -634,3 +634,31 @@ async fn group_runners_belong_to_group_maintainers_and_their_projects() {
         .json();
     assert_eq!(outside, json!([]));
 }
+
+#[tokio::test]
+async fn admins_rotate_the_registration_token() {
+    let t = TestApp::new().await;
+    let old = registration_token(&t).await;
+    let user = t.create_user("someone").await;
+    t.post("/api/v4/runners/reset_registration_token")
+        .token(&user.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    let reset = t
+        .post("/api/v4/runners/reset_registration_token")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::CREATED)
+        .json();
+    let new = reset["token"].as_str().expect("token").to_owned();
+    assert_ne!(new, old);
+    assert_eq!(registration_token(&t).await, new);
+    t.post("/api/v4/runners")
+        .json(json!({ "token": old }))
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+    t.post("/api/v4/runners")
+        .json(json!({ "token": new }))
+        .await
+        .expect_status(StatusCode::CREATED);
+}

@@ -77,6 +77,19 @@ impl Store {
         Ok(token)
     }
 
+    /// Replaces the instance registration token.
+    pub async fn replace_instance_registration_token(&self, token: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO runner_registration_tokens (id, token, created_at) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET token = excluded.token, created_at = excluded.created_at",
+        )
+        .bind(token)
+        .bind(now_ms())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
     /// Records a manager's contact, creating it on first sight.
     pub async fn touch_runner_manager(
         &self,

@@ -223,6 +223,10 @@ pub fn router(app: App) -> Router {
             post(runner_management::reset_token),
         )
         .route(
+            "/runners/reset_registration_token",
+            post(runner_management::reset_registration_token),
+        )
+        .route(
             "/runners/router/discovery",
             get(runner_management::router_discovery),
         )

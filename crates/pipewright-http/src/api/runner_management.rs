@@ -10,6 +10,7 @@ use pipewright_core::{App, Error};
 use pipewright_protocol::RunnerInfo;
 use serde_json::json;
 
+use crate::auth::Auth;
 use crate::entities::runner::CreatedRunnerEntity;
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
@@ -87,4 +88,17 @@ pub async fn reset_token(State(app): State<App>, params: Params) -> ApiResult<Re
 /// `GET /runners/router/discovery`: no KAS job router here.
 pub async fn router_discovery() -> ApiResult<Response> {
     Err(ApiError(Error::message(501, "501 Not Implemented")))
+}
+
+/// `POST /runners/reset_registration_token` (admin).
+pub async fn reset_registration_token(
+    State(app): State<App>,
+    Auth(actor): Auth,
+) -> ApiResult<Response> {
+    let token = runner_registration::reset_registration_token(&app, &actor).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "token": token, "token_expires_at": null })),
+    )
+        .into_response())
 }

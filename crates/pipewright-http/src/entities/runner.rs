@@ -29,11 +29,7 @@ impl RunnerEntity {
         let online = runner
             .contacted_at
             .is_some_and(|contacted| now - contacted < ONLINE_WINDOW_MS);
-        let status = match runner.contacted_at {
-            None => "never_contacted",
-            Some(_) if online => "online",
-            Some(_) => "offline",
-        };
+        let status = pipewright_core::runner_admin::runner_status(runner, now);
         RunnerEntity {
             id: runner.id,
             description: runner.description.clone(),
