@@ -180,17 +180,6 @@ pub async fn create_project(
         });
     }
 
-    // Names are unique within a namespace too (case-insensitively), not only paths.
-    if app
-        .store
-        .project_name_taken(namespace.id, &name, None)
-        .await?
-    {
-        return Err(Error::Message {
-            status: 400,
-            message: serde_json::json!({ "name": ["has already been taken"] }),
-        });
-    }
     let created = app
         .store
         .create_project(&NewProject {
