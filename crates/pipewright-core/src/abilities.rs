@@ -5,6 +5,7 @@ use pipewright_store::model::Project;
 use crate::App;
 use crate::auth::Actor;
 use crate::error::Result;
+use crate::project_features;
 
 pub const GUEST: i32 = 10;
 pub const REPORTER: i32 = 20;
@@ -30,35 +31,66 @@ impl ProjectAccess {
             || (self.project.visibility == "internal" && self.signed_in)
     }
 
-    /// `read_build`: Reporter+, or anyone who sees the project when its jobs are public.
+    /// GitLab's `feature_available?`: a disabled feature is nobody's (administrators
+    /// included), a private one is for members (Guest+) and administrators, an enabled one
+    /// for whoever sees the project.
+    fn feature_available(&self, level: i32) -> bool {
+        match level {
+            project_features::DISABLED => false,
+            project_features::PRIVATE => self.admin || self.level >= GUEST,
+            _ => true,
+        }
+    }
+
+    /// Whether the CI/CD feature is visible to the caller.
+    pub fn builds_available(&self) -> bool {
+        self.feature_available(self.project.builds_access_level)
+    }
+
+    /// Whether the repository feature is visible to the caller (`download_code`).
+    pub fn repository_available(&self) -> bool {
+        self.feature_available(self.project.repository_access_level)
+    }
+
+    /// GitLab's `builds_disabled | repository_disabled` rule: it prevents every build
+    /// ability, for administrators too.
+    fn builds_allowed(&self) -> bool {
+        self.builds_available() && self.repository_available()
+    }
+
+    /// `read_build`: Reporter+, or anyone who sees the project when its jobs are public;
+    /// never when CI/CD or the repository is not available to the caller.
     pub fn can_read_build(&self) -> bool {
-        self.admin
-            || self.level >= REPORTER
-            || (self.project.public_jobs && self.can_read_project())
+        self.builds_allowed()
+            && (self.admin
+                || self.level >= REPORTER
+                || (self.project.public_jobs && self.can_read_project()))
     }
 
     /// `read_pipeline`: Reporter+, anyone with access to a public/internal project, Guests
-    /// only when jobs are public.
+    /// only when jobs are public; withdrawn with CI/CD or the repository.
     pub fn can_read_pipeline(&self) -> bool {
-        self.admin
-            || self.level >= REPORTER
-            || (self.project.visibility != "private" && self.can_read_project())
-            || (self.level >= GUEST && self.project.public_jobs)
+        self.builds_allowed()
+            && (self.admin
+                || self.level >= REPORTER
+                || (self.project.visibility != "private" && self.can_read_project())
+                || (self.level >= GUEST && self.project.public_jobs))
     }
 
-    /// `update_build` (cancel, retry, play, run pipelines): Developer+.
+    /// `update_build` (cancel, retry, play, run pipelines): Developer+, CI/CD on.
     pub fn can_update_build(&self) -> bool {
-        self.admin || self.level >= DEVELOPER
+        self.builds_allowed() && (self.admin || self.level >= DEVELOPER)
     }
 
-    /// `admin_build` (erase anyone's job, force cancel): Maintainer+.
+    /// `admin_build` (erase anyone's job, force cancel): Maintainer+, CI/CD on.
     pub fn can_admin_build(&self) -> bool {
-        self.admin || self.level >= MAINTAINER
+        self.builds_allowed() && (self.admin || self.level >= MAINTAINER)
     }
 
-    /// Pushing to the repository: Developer+ (protected branches come with #3).
+    /// Pushing to the repository: Developer+, repository on (protected refs are checked
+    /// by [`crate::protected_refs`]).
     pub fn can_push(&self) -> bool {
-        self.admin || self.level >= DEVELOPER
+        self.repository_available() && (self.admin || self.level >= DEVELOPER)
     }
 
     /// Managing members and settings: Maintainer+.
@@ -117,6 +149,8 @@ mod tests {
                 creator_id: None,
                 created_at: 0,
                 updated_at: 0,
+                builds_access_level: project_features::ENABLED,
+                repository_access_level: project_features::ENABLED,
             },
             level,
             admin: false,

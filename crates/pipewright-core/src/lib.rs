@@ -29,6 +29,7 @@ pub mod payload;
 pub mod pipeline_actions;
 pub mod pipelines;
 pub mod processing;
+pub mod project_features;
 pub mod project_settings;
 pub mod projects;
 pub mod protected_refs;

@@ -7,6 +7,7 @@ use crate::App;
 use crate::abilities::{OWNER, ProjectAccess};
 use crate::auth::Actor;
 use crate::error::{Error, Result};
+use crate::project_features::FeatureLevels;
 use crate::projects::{OVERRIDE_ROLES, ProjectView, VISIBILITIES, project_view, valid_path};
 
 #[derive(Debug, Default)]
@@ -18,6 +19,7 @@ pub struct UpdateProject {
     pub default_branch: Option<String>,
     pub public_jobs: Option<bool>,
     pub ci_pipeline_variables_minimum_override_role: Option<String>,
+    pub features: FeatureLevels,
 }
 
 fn validation(attribute: &str, text: &str) -> Error {
@@ -53,7 +55,9 @@ pub async fn update_project(
             "ci_pipeline_variables_minimum_override_role does not have a valid value".into(),
         ));
     }
+    let levels = params.features.parse()?;
     let project = &access.project;
+    levels.validate((project.builds_access_level, project.repository_access_level))?;
     let namespace = app
         .store
         .namespace_by_id(project.namespace_id)
@@ -110,6 +114,8 @@ pub async fn update_project(
         public_jobs: params.public_jobs,
         ci_pipeline_variables_minimum_override_role: params
             .ci_pipeline_variables_minimum_override_role,
+        builds_access_level: levels.builds,
+        repository_access_level: levels.repository,
     };
     let updated = match app.store.update_project(project.id, &update).await {
         Ok(Some(project)) => project,

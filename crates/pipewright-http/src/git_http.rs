@@ -111,6 +111,18 @@ async fn serve(
     if !access.can_read_project() && !job_own_project {
         return Err(hidden());
     }
+    // A repository feature the caller may not use (disabled, or members only) refuses
+    // clones as GitLab's download check does.
+    if !access.repository_available() {
+        return Err(if signed_in {
+            plain(
+                StatusCode::FORBIDDEN,
+                "You are not allowed to download code from this project.\n",
+            )
+        } else {
+            ask_for_credentials()
+        });
+    }
     if service.is_write() {
         let may_push = matches!(actor, Actor::User { .. }) && access.can_push();
         if !may_push {

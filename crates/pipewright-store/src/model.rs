@@ -64,6 +64,10 @@ pub struct Project {
     pub creator_id: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// CI/CD feature: 0 disabled, 10 private (members only), 20 enabled.
+    pub builds_access_level: i32,
+    /// Repository feature, same levels.
+    pub repository_access_level: i32,
 }
 
 #[derive(Debug, Clone, PartialEq)]

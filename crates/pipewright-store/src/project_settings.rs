@@ -5,7 +5,7 @@ use sqlx::{QueryBuilder, Sqlite};
 use crate::model::Project;
 use crate::{Store, StoreError, now_ms};
 
-const PROJECT_COLUMNS: &str = "id, namespace_id, name, path, full_path, description, visibility, default_branch, public_jobs, ci_config_path, ci_pipeline_variables_minimum_override_role, job_token_scope_enabled, creator_id, created_at, updated_at";
+const PROJECT_COLUMNS: &str = "id, namespace_id, name, path, full_path, description, visibility, default_branch, public_jobs, ci_config_path, ci_pipeline_variables_minimum_override_role, job_token_scope_enabled, creator_id, created_at, updated_at, builds_access_level, repository_access_level";
 
 /// Attributes to change; `None` keeps the current value.
 #[derive(Debug, Default, Clone)]
@@ -18,6 +18,9 @@ pub struct ProjectUpdate {
     pub default_branch: Option<String>,
     pub public_jobs: Option<bool>,
     pub ci_pipeline_variables_minimum_override_role: Option<String>,
+    /// Feature access levels (0 disabled, 10 private, 20 enabled).
+    pub builds_access_level: Option<i32>,
+    pub repository_access_level: Option<i32>,
 }
 
 /// Which projects `GET /projects` lists.
@@ -89,6 +92,12 @@ impl Store {
             query
                 .push(", ci_pipeline_variables_minimum_override_role = ")
                 .push_bind(role);
+        }
+        if let Some(level) = update.builds_access_level {
+            query.push(", builds_access_level = ").push_bind(level);
+        }
+        if let Some(level) = update.repository_access_level {
+            query.push(", repository_access_level = ").push_bind(level);
         }
         query.push(" WHERE id = ").push_bind(id);
         query.build().execute(&mut *tx).await?;

@@ -1,7 +1,7 @@
 use crate::model::Project;
 use crate::{Store, StoreError, now_ms};
 
-const PROJECT_COLUMNS: &str = "id, namespace_id, name, path, full_path, description, visibility, default_branch, public_jobs, ci_config_path, ci_pipeline_variables_minimum_override_role, job_token_scope_enabled, creator_id, created_at, updated_at";
+const PROJECT_COLUMNS: &str = "id, namespace_id, name, path, full_path, description, visibility, default_branch, public_jobs, ci_config_path, ci_pipeline_variables_minimum_override_role, job_token_scope_enabled, creator_id, created_at, updated_at, builds_access_level, repository_access_level";
 
 pub struct NewProject {
     pub namespace_id: i64,

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::{IntoResponse, Response};
+use pipewright_core::project_features::FeatureLevels;
 use pipewright_core::project_settings::{self, ListProjects, UpdateProject};
 use pipewright_core::projects::ProjectView;
 use pipewright_core::{App, Error, projects};
@@ -42,10 +43,20 @@ pub async fn update_project(
         },
         ci_pipeline_variables_minimum_override_role: params
             .string("ci_pipeline_variables_minimum_override_role")?,
+        features: FeatureLevels {
+            builds_access_level: params.string("builds_access_level")?,
+            repository_access_level: params.string("repository_access_level")?,
+        },
     };
     let access = projects::find_project(&app, &actor, &id).await?;
     let view = project_settings::update_project(&app, &actor, &access, request).await?;
-    Ok(Json(render(&app, &view).await?).into_response())
+    // The caller keeps their role; only the project's levels may have changed.
+    let jobs_enabled = pipewright_core::abilities::ProjectAccess {
+        project: view.project.clone(),
+        ..access
+    }
+    .builds_available();
+    Ok(Json(render(&app, &view).await?.with_jobs_enabled(jobs_enabled)).into_response())
 }
 
 pub async fn list_projects(

@@ -2,6 +2,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use pipewright_core::project_features::{self, FeatureLevels};
 use pipewright_core::projects::{self, CreateProject, ProjectView};
 use pipewright_core::{App, Error};
 use serde::Serialize;
@@ -40,7 +41,11 @@ pub async fn create_project(
         ci_pipeline_variables_minimum_override_role: params
             .string("ci_pipeline_variables_minimum_override_role")?,
     };
-    let view = projects::create_project(&app, &actor, request).await?;
+    let features = FeatureLevels {
+        builds_access_level: params.string("builds_access_level")?,
+        repository_access_level: params.string("repository_access_level")?,
+    };
+    let view = project_features::create_project(&app, &actor, request, &features).await?;
     let entity = render(&app, &view).await?;
     Ok((StatusCode::CREATED, Json(entity)).into_response())
 }
@@ -51,8 +56,10 @@ pub async fn get_project(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let access = projects::find_project(&app, &actor, &id).await?;
+    let jobs_enabled = access.builds_available();
     let view = projects::project_view(&app, access.project).await?;
-    Ok(Json(render(&app, &view).await?).into_response())
+    let entity = render(&app, &view).await?.with_jobs_enabled(jobs_enabled);
+    Ok(Json(entity).into_response())
 }
 
 #[derive(Serialize)]

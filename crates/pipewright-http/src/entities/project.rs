@@ -1,3 +1,4 @@
+use pipewright_core::project_features;
 use pipewright_core::projects::ProjectView;
 use serde::Serialize;
 
@@ -40,14 +41,15 @@ pub struct ProjectEntity {
     pub visibility: String,
     pub archived: bool,
     pub empty_repo: bool,
+    /// GitLab's order: `jobs_enabled`, then the access levels, before `creator_id`.
+    pub jobs_enabled: bool,
+    pub repository_access_level: &'static str,
+    pub builds_access_level: &'static str,
     pub creator_id: Option<i64>,
     pub public_jobs: bool,
     pub ci_config_path: String,
     pub ci_job_token_scope_enabled: bool,
     pub ci_pipeline_variables_minimum_override_role: String,
-    pub jobs_enabled: bool,
-    pub builds_access_level: String,
-    pub repository_access_level: String,
 }
 
 impl ProjectEntity {
@@ -100,10 +102,17 @@ impl ProjectEntity {
             ci_pipeline_variables_minimum_override_role: project
                 .ci_pipeline_variables_minimum_override_role
                 .clone(),
-            jobs_enabled: true,
-            builds_access_level: "enabled".into(),
-            repository_access_level: "enabled".into(),
+            // Without a caller: whether CI/CD is on at all (see `with_jobs_enabled`).
+            jobs_enabled: project.builds_access_level != project_features::DISABLED,
+            repository_access_level: project_features::level_name(project.repository_access_level),
+            builds_access_level: project_features::level_name(project.builds_access_level),
             web_url,
         }
+    }
+
+    /// GitLab's `jobs_enabled` is whether CI/CD is available to the caller.
+    pub fn with_jobs_enabled(mut self, enabled: bool) -> ProjectEntity {
+        self.jobs_enabled = enabled;
+        self
     }
 }
