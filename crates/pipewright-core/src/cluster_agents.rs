@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::App;
 use crate::abilities::{DEVELOPER, MAINTAINER, ProjectAccess};
 use crate::auth::Actor;
+use crate::environment::{environment_slug, guess_tier};
 use crate::error::{Error, Result};
 
 /// An agent with its configuration project, as the entities render it.
@@ -127,25 +128,6 @@ pub fn roles_up_to(level: i32) -> Vec<&'static str> {
         .collect()
 }
 
-/// GitLab's guess of an environment's tier from its name.
-fn guess_tier(name: &str) -> &'static str {
-    let name = name.to_lowercase();
-    let has = |words: &[&str]| words.iter().any(|word| name.contains(word));
-    if has(&["dev", "review", "trunk"]) {
-        "development"
-    } else if has(&[
-        "test", "tst", "int", "acpt", "accept", "qa", "qc", "control", "quality",
-    ]) {
-        "testing"
-    } else if has(&["stag", "stg", "model", "modl", "pre", "demo", "non"]) {
-        "staging"
-    } else if has(&["prod", "prd", "live"]) {
-        "production"
-    } else {
-        "other"
-    }
-}
-
 fn job_environment(job: &Job) -> Option<(String, String, String)> {
     let options: Value = serde_json::from_str(&job.options).ok()?;
     let environment = options.get("environment")?;
@@ -155,7 +137,7 @@ fn job_environment(job: &Job) -> Option<(String, String, String)> {
         .and_then(Value::as_str)
         .map(str::to_owned)
         .unwrap_or_else(|| guess_tier(&name).to_owned());
-    let slug = crate::variables::slug(&name);
+    let slug = environment_slug(&name);
     Some((name, tier, slug))
 }
 
@@ -233,16 +215,19 @@ pub async fn allowed_agents(app: &App, job: &Job, user: &User) -> Result<Allowed
         let Some(agent_project) = app.store.project_by_id(agent.project_id).await? else {
             continue;
         };
-        if agent_project.id == project.id {
-            implicit.push((agent, agent_project, Value::Object(Map::new())));
-            continue;
-        }
         let access = ci_access(app, &agent, &agent_project).await?;
         let env_name = environment.as_ref().map(|(name, _, _)| name.as_str());
+        // GitLab keeps the most specific authorization of an agent before filtering by
+        // environment and ref: an explicit project authorization, even one that does not
+        // apply, shadows the implicit one of an agent of the job's own project.
         if let Some(entry) = entry_for(access.get("projects"), &project.full_path) {
             if entry_applies(entry, env_name, protected_ref) {
                 by_project.push((agent, agent_project, without_id(entry)));
             }
+            continue;
+        }
+        if agent_project.id == project.id {
+            implicit.push((agent, agent_project, Value::Object(Map::new())));
             continue;
         }
         // The nearest listed group wins.

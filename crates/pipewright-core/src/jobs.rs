@@ -159,12 +159,57 @@ pub async fn open_trace(
         return Err(Error::forbidden());
     }
     let job = find_build(app, access, job_id).await?;
+    // `read_build_trace`: the log of a job in debug mode may hold secrets, so only those
+    // who may update builds (Developer+) read it, whatever `public_builds` says.
+    if !access.can_update_build() && in_debug_mode(app, &job).await? {
+        return Err(Error::forbidden());
+    }
     let file = app
         .traces
         .open_at(job.id, offset)
         .await
         .map_err(Error::internal)?;
     Ok((job, file))
+}
+
+/// GitLab's `Ci::Build#debug_mode?`: `CI_DEBUG_TRACE` or `CI_DEBUG_SERVICES` is true among
+/// the job's variables (YAML, then pipeline variables, then variables given when played:
+/// the last definition of a key wins).
+pub async fn in_debug_mode(app: &App, job: &Job) -> Result<bool> {
+    let options: pipewright_ciyaml::JobOptions =
+        serde_json::from_str(&job.options).unwrap_or_default();
+    let mut variables: Vec<(String, String)> = options
+        .variables
+        .into_iter()
+        .map(|variable| (variable.key, variable.value))
+        .collect();
+    variables.extend(
+        app.store
+            .pipeline_variables(job.pipeline_id)
+            .await?
+            .into_iter()
+            .map(|variable| (variable.key, variable.value)),
+    );
+    variables.extend(
+        crate::job_actions::played_variables(job)
+            .into_iter()
+            .map(|variable| (variable.key, variable.value)),
+    );
+    let enabled = |key: &str| {
+        variables
+            .iter()
+            .rev()
+            .find(|(name, _)| name == key)
+            .is_some_and(|(_, value)| is_true(value))
+    };
+    Ok(enabled("CI_DEBUG_TRACE") || enabled("CI_DEBUG_SERVICES"))
+}
+
+/// `Gitlab::Utils.to_boolean` with a `false` default.
+fn is_true(value: &str) -> bool {
+    ["true", "t", "yes", "y", "1", "on"]
+        .iter()
+        .any(|word| value.eq_ignore_ascii_case(word))
 }
 
 /// E2 (first slice): the jobs of one pipeline.
