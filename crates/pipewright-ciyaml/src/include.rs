@@ -180,7 +180,7 @@ impl<'a> Includer<'a> {
         })?;
         if let Some(rules) = map.get("rules") {
             let rules = rules::parse_include_rules("include:rules", rules)?;
-            match rules::first_match(&rules, self.vars, self.ctx) {
+            match rules::first_match(&rules, self.vars, self.ctx)? {
                 Some(rule) if rule.when != Some(When::Never) => {}
                 _ => return Ok(None),
             }

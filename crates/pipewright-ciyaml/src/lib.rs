@@ -10,7 +10,6 @@
 //! What this crate does not do (the server's job, or out of the core subset):
 //! * no variable expansion in `tags`, `resource_group`, `environment` or `workflow:name`:
 //!   they are planned as written, to be expanded with the job's full variable set;
-//! * `rules:changes:compare_to` is read but the diff is always `changed_paths`;
 //! * `include:` supports local files only (remote/project/template/component are errors);
 //!   `needs:pipeline`/`needs:project` (cross-pipeline) are errors;
 //! * `cache` is passed through unvalidated; `hooks`, `id_tokens`, `secrets`, `release`,
@@ -56,6 +55,12 @@ pub trait FileSource {
     fn read(&self, path: &str) -> Option<String>;
     /// Every file path in the tree (for `exists` and include globs).
     fn list_paths(&self) -> Vec<String>;
+
+    /// `rules:changes:compare_to`: the paths changed between the merge base of `rev` (a
+    /// branch, tag or sha) and this commit; `None` when `rev` names no commit.
+    fn changed_since(&self, _rev: &str) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// An empty repository.

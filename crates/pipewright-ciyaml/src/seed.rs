@@ -28,7 +28,7 @@ pub(crate) fn seed(
     let mut auto_cancel = config.workflow.auto_cancel.clone();
     if let Some(rules) = &config.workflow.rules {
         let vars = scope(&[], &config.variables, &pipeline_vars);
-        match rules::first_match(rules, &vars, &rule_ctx) {
+        match rules::first_match(rules, &vars, &rule_ctx)? {
             Some(rule) if rule.when != Some(When::Never) => {
                 workflow_variables = rule.variables.clone();
                 if rule.auto_cancel.is_some() {
@@ -61,7 +61,14 @@ pub(crate) fn seed(
         let mut needs = job.needs.clone();
 
         if let Some(job_rules) = &spec.rules {
-            let Some(rule) = rules::first_match(job_rules, &vars, &rule_ctx) else {
+            let matched = rules::first_match(job_rules, &vars, &rule_ctx).map_err(|e| {
+                invalid(format!(
+                    "Failed to parse rule for {}: {}",
+                    spec.name,
+                    e.message()
+                ))
+            })?;
+            let Some(rule) = matched else {
                 continue;
             };
             when = rule.when.unwrap_or(job_when);

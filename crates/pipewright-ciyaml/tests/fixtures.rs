@@ -1,13 +1,15 @@
 //! Snapshot tests: every `fixtures/*.yml` is planned and the plan (or the error) is
 //! compared with `snapshots/`. Header lines configure the pipeline:
-//! `#! var KEY=VALUE`, `#! unset KEY`, `#! changed a.md b/c.rs`.
+//! `#! var KEY=VALUE`, `#! unset KEY`, `#! changed a.md b/c.rs`, and
+//! `#! compare_to REF a.md ...` (the paths changed since `REF`, for `rules:changes:compare_to`;
+//! a ref not listed does not exist).
 //! Repository files for includes/exists live in `fixtures/<name>.files/`.
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
-use pipewright_ciyaml::{PipelineContext, plan};
+use pipewright_ciyaml::{FileSource, PipelineContext, plan};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -53,10 +55,31 @@ fn repository(dir: &Path) -> HashMap<String, String> {
     out
 }
 
+/// The fixture's repository: its files, and the diffs against other refs.
+struct Repository {
+    files: HashMap<String, String>,
+    compare: HashMap<String, Vec<String>>,
+}
+
+impl FileSource for Repository {
+    fn read(&self, path: &str) -> Option<String> {
+        self.files.read(path)
+    }
+
+    fn list_paths(&self) -> Vec<String> {
+        self.files.list_paths()
+    }
+
+    fn changed_since(&self, rev: &str) -> Option<Vec<String>> {
+        self.compare.get(rev).cloned()
+    }
+}
+
 fn run(path: &Path) -> Outcome {
     let source = fs::read_to_string(path).unwrap_or_default();
     let mut variables = default_variables();
     let mut changed_paths = None;
+    let mut compare = HashMap::new();
     for line in source.lines() {
         let Some(directive) = line.strip_prefix("#! ") else {
             continue;
@@ -67,12 +90,20 @@ fn run(path: &Path) -> Outcome {
             variables.push((key.to_owned(), value.to_owned()));
         } else if let Some(key) = directive.strip_prefix("unset ") {
             variables.retain(|(k, _)| k != key);
+        } else if let Some(rest) = directive.strip_prefix("compare_to ") {
+            let mut words = rest.split_whitespace().map(str::to_owned);
+            if let Some(rev) = words.next() {
+                compare.insert(rev, words.collect::<Vec<_>>());
+            }
         } else if let Some(paths) = directive.strip_prefix("changed") {
             changed_paths = Some(paths.split_whitespace().map(str::to_owned).collect());
         }
     }
     let files_dir = path.with_extension("files");
-    let files = repository(&files_dir);
+    let files = Repository {
+        files: repository(&files_dir),
+        compare,
+    };
     let ctx = PipelineContext {
         variables,
         changed_paths,

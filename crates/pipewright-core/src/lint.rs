@@ -53,6 +53,18 @@ impl FileSource for Files {
             None => Vec::new(),
         }
     }
+
+    fn changed_since(&self, rev: &str) -> Option<Vec<String>> {
+        let sha = self.sha.as_deref()?;
+        let base = self.repo.resolve(rev).ok().flatten()?;
+        let from = self
+            .repo
+            .merge_base(&base, sha)
+            .ok()
+            .flatten()
+            .unwrap_or(base);
+        self.repo.changed_paths(&from, sha).ok()
+    }
 }
 
 fn lint_job(job: JobPlan) -> LintJob {

@@ -49,6 +49,17 @@ impl FileSource for RepoFiles {
     fn list_paths(&self) -> Vec<String> {
         self.repo.list_paths(&self.sha).unwrap_or_default()
     }
+
+    fn changed_since(&self, rev: &str) -> Option<Vec<String>> {
+        let base = self.repo.resolve(rev).ok().flatten()?;
+        let from = self
+            .repo
+            .merge_base(&base, &self.sha)
+            .ok()
+            .flatten()
+            .unwrap_or(base);
+        self.repo.changed_paths(&from, &self.sha).ok()
+    }
 }
 
 /// Creates (and starts processing) a pipeline for `ref_name`. `Ok(None)` means GitLab would

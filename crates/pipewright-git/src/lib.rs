@@ -12,6 +12,7 @@ mod cmd;
 mod commit;
 mod create_commit;
 mod error;
+mod merge_base;
 mod repo;
 pub mod smart_http;
 pub mod validate;

@@ -29,7 +29,7 @@ pub(crate) fn parse_expr(text: &str) -> Option<Expr> {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Rule {
     pub if_expr: Option<Expr>,
-    pub changes: Option<Vec<String>>,
+    pub changes: Option<Changes>,
     pub exists: Option<Vec<String>>,
     pub when: Option<When>,
     pub allow_failure: Option<bool>,
@@ -39,6 +39,13 @@ pub(crate) struct Rule {
     pub interruptible: Option<bool>,
     /// `workflow:rules` only: `auto_cancel` of the matching rule (passed through).
     pub auto_cancel: Option<crate::model::AutoCancel>,
+}
+
+/// `changes:` of a rule: globs, and the ref to diff against instead of the push's base.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Changes {
+    pub paths: Vec<String>,
+    pub compare_to: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -138,11 +145,16 @@ fn parse_rule(loc: &str, value: &Value, kind: Kind) -> Result<Rule> {
         );
     }
     if let Some(v) = map.get("changes") {
-        rule.changes = Some(paths_clause(
-            &format!("{loc}:changes"),
-            v,
-            &["paths", "compare_to"],
-        )?);
+        let loc = format!("{loc}:changes");
+        let compare_to = match v.get("compare_to") {
+            None => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(invalid(format!("{loc} compare to should be a string"))),
+        };
+        rule.changes = Some(Changes {
+            paths: paths_clause(&loc, v, &["paths", "compare_to"])?,
+            compare_to,
+        });
     }
     if let Some(v) = map.get("exists") {
         rule.exists = Some(paths_clause(
@@ -270,6 +282,24 @@ impl<'a> Context<'a> {
         self.paths.get_or_init(|| self.files.list_paths())
     }
 
+    /// A rule's `changes:`; with `compare_to`, the paths changed since that ref (its merge
+    /// base with the pipeline's commit), whatever the pipeline's own diff base.
+    pub(crate) fn rule_changes(
+        &self,
+        changes: &Changes,
+        vars: &HashMap<String, String>,
+    ) -> Result<bool> {
+        let Some(compare_to) = &changes.compare_to else {
+            return Ok(self.changes(&changes.paths, vars));
+        };
+        let changed = self
+            .files
+            .changed_since(&expand(compare_to, vars))
+            .ok_or_else(|| invalid("rules:changes:compare_to is not a valid ref"))?;
+        let patterns: Vec<String> = changes.paths.iter().map(|p| expand(p, vars)).collect();
+        Ok(glob::any_match(&patterns, &changed))
+    }
+
     /// `changes:` holds when no diff base exists, or a changed path matches.
     pub(crate) fn changes(&self, patterns: &[String], vars: &HashMap<String, String>) -> bool {
         match self.changed_paths {
@@ -287,15 +317,25 @@ impl<'a> Context<'a> {
     }
 }
 
-/// The first rule whose conditions all hold.
+/// The first rule whose conditions all hold; an error when a `compare_to` ref is unknown
+/// (GitLab evaluates the clauses in order and stops at the first false one).
 pub(crate) fn first_match<'r>(
     rules: &'r [Rule],
     vars: &HashMap<String, String>,
     ctx: &Context<'_>,
-) -> Option<&'r Rule> {
-    rules.iter().find(|rule| {
-        rule.if_expr.as_ref().is_none_or(|e| e.eval(vars))
-            && rule.changes.as_ref().is_none_or(|p| ctx.changes(p, vars))
-            && rule.exists.as_ref().is_none_or(|p| ctx.exists(p, vars))
-    })
+) -> Result<Option<&'r Rule>> {
+    for rule in rules {
+        if !rule.if_expr.as_ref().is_none_or(|e| e.eval(vars)) {
+            continue;
+        }
+        if let Some(changes) = &rule.changes
+            && !ctx.rule_changes(changes, vars)?
+        {
+            continue;
+        }
+        if rule.exists.as_ref().is_none_or(|p| ctx.exists(p, vars)) {
+            return Ok(Some(rule));
+        }
+    }
+    Ok(None)
 }
