@@ -157,8 +157,8 @@ pub struct TraceOutcome {
     pub status: Status,
 }
 
-/// Appends a log chunk at `start`, masking the job's own token (same length, so offsets
-/// keep referring to the runner's bytes).
+/// Appends a log chunk at `start`, masking the job's own token and runner tokens (same
+/// length, so offsets keep referring to the runner's bytes).
 pub async fn append_trace(
     app: &App,
     job_id: i64,
@@ -173,6 +173,7 @@ pub async fn append_trace(
         .append(job.id, start, &chunk)
         .await
         .map_err(Error::internal)?;
+    crate::runner_token_mask::mask_runner_tokens(app, &mut chunk).await?;
     if matches!(outcome, Append::Appended { .. })
         && pipewright_store::now_ms().saturating_sub(job.updated_at) > TOUCH_EVERY_MS
     {

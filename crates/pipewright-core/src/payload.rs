@@ -202,6 +202,17 @@ pub async fn build(app: &App, job: &Job, runner: &Runner, token: &str) -> Result
             format!("+refs/heads/{0}:refs/remotes/origin/{0}", pipeline.ref_name),
         )
     };
+    let ref_protected = variables
+        .iter()
+        .any(|v| v.key == "CI_COMMIT_REF_PROTECTED" && v.value == "true");
+    let cache = crate::cache_payload::entries(
+        app,
+        project.id,
+        &pipeline.sha,
+        options.cache.as_ref(),
+        ref_protected,
+    )
+    .await;
 
     Ok(JobResponse {
         id: job.id,
@@ -277,7 +288,7 @@ pub async fn build(app: &App, job: &Job, runner: &Runner, token: &str) -> Result
             })
             .collect(),
         artifacts: crate::artifacts::payload_entries(&options),
-        cache: Vec::new(),
+        cache,
         credentials: Vec::new(),
         dependencies,
         features: JobFeatures {

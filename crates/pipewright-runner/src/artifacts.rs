@@ -226,7 +226,7 @@ fn format_name(format: ArtifactFormat) -> &'static str {
 
 /// Makes an (expanded) path pattern relative to the project; patterns pointing outside it
 /// are dropped with a warning, like GitLab Runner does.
-fn relative_pattern(pattern: &str, project: &Path, log: &TraceLog) -> Option<String> {
+pub(crate) fn relative_pattern(pattern: &str, project: &Path, log: &TraceLog) -> Option<String> {
     let path = Path::new(pattern);
     if !path.is_absolute() {
         if path
@@ -253,7 +253,7 @@ fn relative_pattern(pattern: &str, project: &Path, log: &TraceLog) -> Option<Str
 }
 
 /// Untracked files of the checkout (`git ls-files -o`), empty without a repository.
-async fn untracked_files(project: &Path) -> Vec<String> {
+pub(crate) async fn untracked_files(project: &Path) -> Vec<String> {
     if !project.join(".git").exists() {
         return Vec::new();
     }
@@ -274,7 +274,7 @@ async fn untracked_files(project: &Path) -> Vec<String> {
     }
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, String> + Send + 'static,
 ) -> Result<T, String> {
     tokio::task::spawn_blocking(work)

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use pipewright_protocol::{
-    JobRequest, JobResponse, UpdateJobRequest, VerifyRequest, VerifyResponse, header, range,
+    JobRequest, JobResponse, RegisterRequest, UpdateJobRequest, VerifyRequest, VerifyResponse,
+    header, range,
 };
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
@@ -216,6 +217,43 @@ impl Client {
             response.status(),
             response.headers(),
         ))
+    }
+}
+
+/// Runner creation answers: status and raw body (the caller decodes or reports it).
+impl Client {
+    /// `POST /user/runners` authenticated with a personal access token.
+    pub(crate) async fn create_user_runner(
+        &self,
+        private_token: &str,
+        body: &serde_json::Value,
+    ) -> Result<(StatusCode, Bytes), reqwest::Error> {
+        let response = self
+            .http
+            .post(format!("{}/user/runners", self.api))
+            .header("PRIVATE-TOKEN", private_token)
+            .json(body)
+            .timeout(CALL_TIMEOUT)
+            .send()
+            .await?;
+        let status = response.status();
+        Ok((status, response.bytes().await?))
+    }
+
+    /// Legacy `POST /runners` with a registration token in the body.
+    pub(crate) async fn register_runner(
+        &self,
+        body: &RegisterRequest,
+    ) -> Result<(StatusCode, Bytes), reqwest::Error> {
+        let response = self
+            .http
+            .post(format!("{}/runners", self.api))
+            .json(body)
+            .timeout(CALL_TIMEOUT)
+            .send()
+            .await?;
+        let status = response.status();
+        Ok((status, response.bytes().await?))
     }
 }
 

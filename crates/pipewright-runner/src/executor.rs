@@ -12,7 +12,7 @@ use crate::outcome::{Outcome, interrupted};
 use crate::shell::{self, StepEnd, Stops};
 use crate::style::{ERROR as RED, RESET, SECTION as BOLD_CYAN, WARNING as YELLOW};
 use crate::trace::{JobSignals, TraceLog};
-use crate::{artifacts, git, vars};
+use crate::{artifacts, cache, git, vars};
 
 /// Go uses this when the server sends no positive job timeout.
 const DEFAULT_JOB_TIMEOUT: Duration = Duration::from_secs(7200);
@@ -144,6 +144,8 @@ async fn execute_in(
     let outcome = match get_sources(job, log, &env, dirs, timeout, main_stops).await {
         Err(outcome) => outcome,
         Ok(()) => {
+            let store = cache::project_dir(&dirs.builds, job);
+            cache::restore(job, log, &env, &store, &dirs.project).await;
             let download =
                 artifacts::download_dependencies(&ctx.client, job, log, &dirs.project, &dirs.tmp);
             match interruptible(download, signals, Some((deadline, timeout))).await {
@@ -198,6 +200,8 @@ async fn execute_in(
         return outcome;
     }
     let succeeded = outcome == Outcome::Success;
+    let store = cache::project_dir(&dirs.builds, job);
+    cache::save(job, log, &env, &store, &dirs.project, succeeded).await;
     let upload = artifacts::upload(
         &ctx.client,
         job,

@@ -19,12 +19,14 @@ pub(crate) struct JobContext {
     pub builds_dir: PathBuf,
     pub name: String,
     pub system_id: String,
+    /// The runner authentication token, masked in every job log.
+    pub runner_token: String,
 }
 
 /// Runs `job` to the end. `shutdown` aborts it (reported as interrupted).
 pub(crate) async fn run(ctx: &JobContext, job: JobResponse, shutdown: &CancellationToken) {
     tracing::info!(job = job.id, name = %job.job_info.name, "job started");
-    let log = TraceLog::new(secrets(&job));
+    let log = TraceLog::new(secrets(&job, &ctx.runner_token));
     let signals = JobSignals::new(shutdown);
     let mut sender = TraceSender::new(
         ctx.client.clone(),
@@ -102,12 +104,12 @@ pub(crate) async fn reject(client: &Client, id: i64, token: &str, error: &str) {
         .await;
 }
 
-/// Values to mask in the log: masked variables and the job token.
-fn secrets(job: &JobResponse) -> Vec<String> {
+/// Values to mask in the log: masked variables, the job token and our own token.
+fn secrets(job: &JobResponse, runner_token: &str) -> Vec<String> {
     job.variables
         .iter()
         .filter(|v| v.masked)
         .map(|v| v.value.clone())
-        .chain([job.token.clone()])
+        .chain([job.token.clone(), runner_token.to_owned()])
         .collect()
 }

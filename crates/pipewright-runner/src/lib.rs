@@ -15,7 +15,9 @@
 //!    `$ cmd`, stderr merged into stdout) with the runner's own environment plus the job's
 //!    variables and `CI_PROJECT_DIR`, `CI_BUILDS_DIR`, `CI_SERVER`, `CI_JOB_STATUS`, …;
 //! 4. `after_script` runs in another bash whose failure never fails the job;
-//! 5. `artifacts` entries that apply are packed (zip, gzip, raw) and uploaded.
+//! 5. `cache` entries are restored before the script and saved after `after_script`, in
+//!    `<builds_dir>/cache/<project id>/<key>/cache.zip` (see `cache.rs`);
+//! 6. `artifacts` entries that apply are packed (zip, gzip, raw) and uploaded.
 //!
 //! The log streams while the job runs (masked variables and the job token are replaced by
 //! `[MASKED]`). `Job-Status: canceling` triggers a graceful cancel (script killed,
@@ -25,6 +27,7 @@
 
 mod archive;
 mod artifacts;
+mod cache;
 mod client;
 mod executor;
 mod git;
@@ -33,6 +36,7 @@ mod job;
 mod mask;
 mod outcome;
 mod poll;
+mod register;
 mod shell;
 mod style;
 mod trace;
@@ -42,10 +46,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use pipewright_protocol::{Features, RunnerInfo, VerifyRequest};
+pub use register::{RegisterAuth, RegisterOptions, Registration, register};
 use tokio_util::sync::CancellationToken;
 
 /// How one runner process connects and runs jobs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RunnerConfig {
     /// Server web root, e.g. `http://127.0.0.1:8080` (`/api/v4` is appended).
     pub url: String,
@@ -61,6 +66,21 @@ pub struct RunnerConfig {
     pub poll_interval: Duration,
     /// Shown in job logs and sent as `info.name`.
     pub name: String,
+}
+
+// By hand so that `{:?}` never prints the token.
+impl std::fmt::Debug for RunnerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunnerConfig")
+            .field("url", &self.url)
+            .field("token", &"[MASKED]")
+            .field("concurrency", &self.concurrency)
+            .field("builds_dir", &self.builds_dir)
+            .field("system_id", &self.system_id)
+            .field("poll_interval", &self.poll_interval)
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 /// Verifies the token and polls for jobs until `shutdown` fires.
@@ -109,6 +129,8 @@ pub(crate) fn runner_info(name: &str) -> RunnerInfo {
             trace_size: yes,
             return_exit_code: yes,
             upload_multiple_artifacts: yes,
+            cache: yes,
+            fallback_cache_keys: yes,
             ..Features::default()
         },
         config: None,

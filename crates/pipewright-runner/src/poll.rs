@@ -36,6 +36,7 @@ pub(crate) async fn run(config: RunnerConfig, shutdown: CancellationToken) -> an
         builds_dir,
         name: config.name.clone(),
         system_id: config.system_id.clone(),
+        runner_token: config.token.clone(),
     });
     let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let mut jobs = JoinSet::new();
@@ -74,11 +75,16 @@ pub(crate) async fn run(config: RunnerConfig, shutdown: CancellationToken) -> an
             }
             Ok(Poll::Malformed { id, token, error }) => {
                 failures = 0;
+                // serde quotes offending values: keep the job token out of our own log.
+                let mut error = error.to_string();
+                if let Some(token) = token.as_deref().filter(|t| !t.is_empty()) {
+                    error = error.replace(token, "[MASKED]");
+                }
                 tracing::error!(?id, %error, "received a job payload this runner cannot read");
                 if let (Some(id), Some(token)) = (id, token) {
                     let client = client.clone();
                     jobs.spawn(async move {
-                        job::reject(&client, id, &token, &error.to_string()).await;
+                        job::reject(&client, id, &token, &error).await;
                         drop(permit);
                     });
                     continue;

@@ -19,6 +19,9 @@ const DRAIN_GRACE: Duration = Duration::from_secs(2);
 /// into stdout so the log keeps the order in which lines were written.
 const PREAMBLE: &str = "set -eo pipefail\nset +o noclobber\nexec 2>&1\n";
 
+/// Variables of the runner's (and server's) own environment that jobs never inherit.
+const PRIVATE_ENV_PREFIX: &str = "PIPEWRIGHT_";
+
 /// How a script run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StepEnd {
@@ -84,7 +87,15 @@ pub(crate) async fn run(
     log: &TraceLog,
     stops: Stops<'_>,
 ) -> std::io::Result<StepEnd> {
-    let mut child = Command::new("bash")
+    let mut command = Command::new("bash");
+    // Our own settings (runner and registration tokens, the root token of `serve`) are no
+    // business of the job: a script could print them. The job's variables come after.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with(PRIVATE_ENV_PREFIX) {
+            command.env_remove(key);
+        }
+    }
+    let mut child = command
         .arg("--noprofile")
         .arg("--norc")
         .arg(script_path)

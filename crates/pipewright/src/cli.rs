@@ -21,7 +21,7 @@ pub enum Command {
     /// Run the server: API, git over HTTP and the built-in runner.
     Serve(ServeArgs),
     /// Run a runner against a Pipewright (or GitLab) server.
-    Runner(RunnerArgs),
+    Runner(Box<RunnerArgs>),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -49,24 +49,108 @@ pub struct ServeArgs {
     pub initial_root_token: Option<String>,
 }
 
+/// `pipewright runner [run] [flags]` runs jobs; `pipewright runner register` creates one.
 #[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct RunnerArgs {
+    #[command(subcommand)]
+    pub action: Option<RunnerAction>,
+    /// Without a subcommand: the flags of `run`.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum RunnerAction {
+    /// Create a runner on the server and write its configuration file.
+    Register(RegisterArgs),
+    /// Run jobs (the default). Flags override the configuration file.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Configuration file written by `runner register`; default `./pipewright-runner.toml`
+    /// when it exists and `--url`/`--token` are not both given.
+    #[arg(long, env = "PIPEWRIGHT_RUNNER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Server web root, e.g. http://127.0.0.1:8080.
+    #[arg(long, env = "PIPEWRIGHT_RUNNER_URL")]
+    pub url: Option<String>,
+    /// Runner authentication token (`glrt-...`, from `POST /user/runners`).
+    #[arg(long, env = "PIPEWRIGHT_RUNNER_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Jobs run at once (default 1).
+    #[arg(long, env = "PIPEWRIGHT_RUNNER_CONCURRENCY")]
+    pub concurrency: Option<usize>,
+    /// Where job checkouts and caches are made (default ./builds).
+    #[arg(long, env = "PIPEWRIGHT_RUNNER_BUILDS_DIR")]
+    pub builds_dir: Option<PathBuf>,
+    /// Seconds between job requests when idle (default 3).
+    #[arg(long)]
+    pub poll_interval: Option<u64>,
+    /// Name reported to the server (default pipewright-runner).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RegisterArgs {
     /// Server web root, e.g. http://127.0.0.1:8080.
     #[arg(long, env = "PIPEWRIGHT_RUNNER_URL")]
     pub url: String,
-    /// Runner authentication token (`glrt-...`, from `POST /user/runners`).
-    #[arg(long, env = "PIPEWRIGHT_RUNNER_TOKEN")]
-    pub token: String,
-    /// Jobs run at once.
-    #[arg(long, env = "PIPEWRIGHT_RUNNER_CONCURRENCY", default_value_t = 1)]
+    /// Personal access token of a user allowed to create the runner (`POST /user/runners`).
+    #[arg(
+        long,
+        env = "PIPEWRIGHT_REGISTER_TOKEN",
+        hide_env_values = true,
+        required_unless_present = "registration_token",
+        conflicts_with = "registration_token"
+    )]
+    pub token: Option<String>,
+    /// Legacy registration token instead (`POST /runners`).
+    #[arg(long, env = "PIPEWRIGHT_REGISTRATION_TOKEN", hide_env_values = true)]
+    pub registration_token: Option<String>,
+    /// `instance_type`, `group_type` or `project_type` (with `--token`).
+    #[arg(long, default_value = "instance_type", value_parser = ["instance_type", "group_type", "project_type"])]
+    pub runner_type: String,
+    /// Group of a `group_type` runner.
+    #[arg(long)]
+    pub group_id: Option<i64>,
+    /// Project of a `project_type` runner.
+    #[arg(long)]
+    pub project_id: Option<i64>,
+    /// Description shown in the runner lists; also the runner's name in job logs.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Comma-separated tags.
+    #[arg(long, value_delimiter = ',')]
+    pub tag_list: Vec<String>,
+    /// Also take jobs without tags (default: only when no tags are given).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub run_untagged: Option<bool>,
+    /// Lock a project runner to its projects.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub locked: Option<bool>,
+    /// `not_protected` or `ref_protected`.
+    #[arg(long, value_parser = ["not_protected", "ref_protected"])]
+    pub access_level: Option<String>,
+    /// Longest job timeout in seconds (at least 600).
+    #[arg(long)]
+    pub maximum_timeout: Option<i64>,
+    /// Create the runner paused.
+    #[arg(long)]
+    pub paused: bool,
+    /// Configuration file to write (mode 0600).
+    #[arg(long, default_value = "./pipewright-runner.toml")]
+    pub config: PathBuf,
+    /// Replace an existing configuration file.
+    #[arg(long)]
+    pub force: bool,
+    /// Jobs run at once, written to the configuration.
+    #[arg(long, default_value_t = 1)]
     pub concurrency: usize,
-    /// Where job checkouts are made.
-    #[arg(long, env = "PIPEWRIGHT_RUNNER_BUILDS_DIR", default_value = "./builds")]
+    /// Builds directory written to the configuration.
+    #[arg(long, default_value = "./builds")]
     pub builds_dir: PathBuf,
-    /// Seconds between job requests when idle.
-    #[arg(long, default_value_t = 3)]
-    pub poll_interval: u64,
-    /// Name reported to the server.
-    #[arg(long, default_value = "pipewright-runner")]
-    pub name: String,
 }

@@ -762,7 +762,6 @@ async fn ref_protected_runners_take_only_protected_refs() {
 
 /// runner-protocol.md §8.2: the server should mask the job token *and the runner token*.
 #[tokio::test]
-#[ignore = "bug: the runner's own token is stored unmasked in the job log (only the job token is masked)"]
 async fn the_runner_token_is_masked_in_the_log() {
     let t = TestApp::new().await;
     let (runner, job) = running_job(&t).await;
