@@ -168,12 +168,12 @@ pub async fn append_trace(
 ) -> Result<TraceOutcome> {
     let job = authenticate_job(app, job_id, token).await?;
     mask(&mut chunk, token.as_bytes());
+    crate::runner_token_mask::mask_runner_tokens(app, &mut chunk).await?;
     let outcome = app
         .traces
         .append(job.id, start, &chunk)
         .await
         .map_err(Error::internal)?;
-    crate::runner_token_mask::mask_runner_tokens(app, &mut chunk).await?;
     if matches!(outcome, Append::Appended { .. })
         && pipewright_store::now_ms().saturating_sub(job.updated_at) > TOUCH_EVERY_MS
     {
