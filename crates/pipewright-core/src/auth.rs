@@ -39,10 +39,17 @@ impl Actor {
         self.user().ok_or(Error::Unauthorized)
     }
 
-    /// Requires a token allowed to write (`api` scope); `read_api` tokens only read.
+    /// Requires a token allowed to write somewhere: `api`, or the runner scopes that open
+    /// their own write routes. Which routes a scope opens is the HTTP layer's check (GitLab's
+    /// `allow_access_with_scope`); this guard keeps read-only tokens from writing.
     pub fn require_write_scope(&self) -> Result<()> {
+        const WRITE_SCOPES: [&str; 3] = ["api", "create_runner", "manage_runner"];
         match self {
-            Actor::User { scopes, .. } if !scopes.iter().any(|scope| scope == "api") => {
+            Actor::User { scopes, .. }
+                if !scopes
+                    .iter()
+                    .any(|scope| WRITE_SCOPES.contains(&scope.as_str())) =>
+            {
                 Err(Error::InsufficientScope)
             }
             _ => Ok(()),
@@ -50,8 +57,48 @@ impl Actor {
     }
 }
 
-/// Scopes a personal access token may carry.
-pub const TOKEN_SCOPES: [&str; 2] = ["api", "read_api"];
+/// Scopes a personal access token may carry: GitLab's `Gitlab::Auth.all_available_scopes`
+/// (API, repository, registry, virtual registry, observability, Duo and admin scopes).
+/// The API enforces `api`, `read_api`, `read_user`, `create_runner`, `manage_runner` and `sudo`
+/// (see `pipewright-http`'s route scopes); the others are accepted so GitLab clients can create
+/// the tokens they ask for.
+pub const TOKEN_SCOPES: &[&str] = &[
+    "api",
+    "read_api",
+    "read_user",
+    "create_runner",
+    "manage_runner",
+    "k8s_proxy",
+    "self_rotate",
+    "read_repository",
+    "write_repository",
+    "read_registry",
+    "write_registry",
+    "read_virtual_registry",
+    "write_virtual_registry",
+    "read_observability",
+    "write_observability",
+    "ai_features",
+    "sudo",
+    "admin_mode",
+    "read_service_ping",
+];
+
+/// The user an administrator acts as with `sudo=<id|username>` (jobs-api.md §1.3.5): digits
+/// are an id, anything else a username (case-insensitive), as GitLab's `UserFinder`.
+pub async fn sudo_user(app: &App, identifier: &str) -> Result<User> {
+    let is_id = !identifier.is_empty() && identifier.bytes().all(|byte| byte.is_ascii_digit());
+    let user = if is_id {
+        match identifier.parse::<i64>() {
+            Ok(id) => app.store.user_by_id(id).await?,
+            // Too many digits for an id: nobody has it.
+            Err(_) => None,
+        }
+    } else {
+        app.store.user_by_username(identifier).await?
+    };
+    user.ok_or_else(|| Error::not_found(&format!("User with ID or username '{identifier}'")))
+}
 
 /// Resolves a personal access token. Unknown tokens answer 401, revoked or expired ones
 /// GitLab's OAuth-style 401.

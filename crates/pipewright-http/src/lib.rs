@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod body_params;
 pub mod entities;
 pub mod error;
 pub mod git_http;
@@ -11,5 +12,6 @@ pub mod git_push;
 pub mod moved;
 pub mod pagination;
 pub mod params;
+pub mod route_scopes;
 
 pub use api::router;

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::error::{ApiError, ApiResult, param_error};
 
 /// Largest request body parsed as parameters.
-const MAX_PARAMS_BODY: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_PARAMS_BODY: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Clone, Default)]
 pub struct Params {
@@ -32,7 +32,7 @@ impl Params {
         }
     }
 
-    fn merge_json(&mut self, body: &[u8]) -> ApiResult<()> {
+    pub(crate) fn merge_json(&mut self, body: &[u8]) -> ApiResult<()> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
@@ -45,6 +45,11 @@ impl Params {
                 "invalid JSON body".into(),
             ))),
         }
+    }
+
+    /// Adds `other`'s parameters over these (a JSON body over the query string).
+    pub(crate) fn extend(&mut self, other: Params) {
+        self.map.extend(other.map);
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {
@@ -218,8 +223,16 @@ fn insert_form_pair(map: &mut Map<String, Value>, key: &str, value: Value) {
 impl<S: Send + Sync> FromRequest<S> for Params {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(mut request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let mut params = Params::from_query(request.uri().query());
+        // Already read for the credentials (`body_params::capture`): no second parse.
+        if let Some(body) = request
+            .extensions_mut()
+            .remove::<crate::body_params::BodyParams>()
+        {
+            body.merge_into(&mut params);
+            return Ok(params);
+        }
         let content_type = request
             .headers()
             .get(CONTENT_TYPE)
