@@ -32,6 +32,8 @@ pub async fn find_project(app: &App, actor: &Actor, id: &str) -> Result<ProjectA
         }
         return Err(Error::not_found("Project"));
     }
+    // Step 3: the route's fine-grained job token policy.
+    crate::job_token_policies::authorize(app, actor, &access.project).await?;
     if moved {
         return Err(Error::Moved {
             project_id: access.project.id,

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use pipewright_core::job_token_policies::{self, PermissionsParams};
 use pipewright_core::{App, job_token_scope, projects};
 use serde_json::json;
 
@@ -84,8 +85,10 @@ pub async fn add_project(
     // Scopes are checked with the credentials, before any parameter.
     actor.require_write_scope()?;
     let target = params.required_int("target_project_id")?;
+    let permissions = permissions_params(&params)?;
     let access = projects::find_project(&app, &actor, &id).await?;
     let target = job_token_scope::add_project(&app, &actor, &access, target).await?;
+    job_token_policies::apply_to_new_project_entry(&app, &access, target, &permissions).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "source_project_id": access.project.id, "target_project_id": target })),
@@ -149,8 +152,10 @@ pub async fn add_group(
     // Scopes are checked with the credentials, before any parameter.
     actor.require_write_scope()?;
     let target = params.required_int("target_group_id")?;
+    let permissions = permissions_params(&params)?;
     let access = projects::find_project(&app, &actor, &id).await?;
     let target = job_token_scope::add_group(&app, &actor, &access, target).await?;
+    job_token_policies::apply_to_new_group_entry(&app, &access, target, &permissions).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "source_project_id": access.project.id, "target_group_id": target })),
@@ -170,4 +175,80 @@ pub async fn remove_group(
     let access = projects::find_project(&app, &actor, &id).await?;
     job_token_scope::remove_group(&app, &actor, &access, target).await?;
     Ok(super::empty(StatusCode::NO_CONTENT))
+}
+
+/// `default_permissions` and `job_token_policies` (fine-grained permissions of an entry).
+fn permissions_params(params: &Params) -> ApiResult<PermissionsParams> {
+    let permissions = PermissionsParams {
+        default_permissions: params.bool("default_permissions")?,
+        job_token_policies: params.string_list("job_token_policies")?,
+    };
+    permissions.validate()?;
+    Ok(permissions)
+}
+
+/// An allowlist entry with its permissions, keys in this order.
+#[derive(serde::Serialize)]
+struct ProjectEntryEntity<'a> {
+    source_project_id: i64,
+    target_project_id: i64,
+    default_permissions: bool,
+    job_token_policies: &'a [String],
+}
+
+#[derive(serde::Serialize)]
+struct GroupEntryEntity<'a> {
+    source_project_id: i64,
+    target_group_id: i64,
+    default_permissions: bool,
+    job_token_policies: &'a [String],
+}
+
+/// `PATCH .../allowlist/:target_project_id`: the entry's fine-grained permissions.
+pub async fn update_project(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path((id, target)): Path<(String, String)>,
+    params: Params,
+) -> ApiResult<Response> {
+    actor.require_user()?;
+    // Scopes are checked with the credentials, before any parameter.
+    actor.require_write_scope()?;
+    let target = super::id_param("target_project_id", &target)?;
+    let permissions = permissions_params(&params)?;
+    let access = projects::find_project(&app, &actor, &id).await?;
+    let entry =
+        job_token_policies::update_project_entry(&app, &actor, &access, target, &permissions)
+            .await?;
+    Ok(Json(ProjectEntryEntity {
+        source_project_id: entry.source_project_id,
+        target_project_id: entry.target_id,
+        default_permissions: entry.default_permissions,
+        job_token_policies: &entry.job_token_policies,
+    })
+    .into_response())
+}
+
+/// `PATCH .../groups_allowlist/:target_group_id`.
+pub async fn update_group(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path((id, target)): Path<(String, String)>,
+    params: Params,
+) -> ApiResult<Response> {
+    actor.require_user()?;
+    // Scopes are checked with the credentials, before any parameter.
+    actor.require_write_scope()?;
+    let target = super::id_param("target_group_id", &target)?;
+    let permissions = permissions_params(&params)?;
+    let access = projects::find_project(&app, &actor, &id).await?;
+    let entry =
+        job_token_policies::update_group_entry(&app, &actor, &access, target, &permissions).await?;
+    Ok(Json(GroupEntryEntity {
+        source_project_id: entry.source_project_id,
+        target_group_id: entry.target_id,
+        default_permissions: entry.default_permissions,
+        job_token_policies: &entry.job_token_policies,
+    })
+    .into_response())
 }

@@ -5,6 +5,7 @@ mod bridges;
 mod cluster_agents;
 mod groups;
 mod job_actions;
+mod job_token_policy;
 mod job_token_scope;
 mod jobs;
 mod lint;
@@ -106,13 +107,21 @@ pub fn router(app: App) -> Router {
         .route("/projects/{id}/ci/lint", post(lint::lint_project))
         .route(
             "/projects/{id}/pipelines/{pipeline_id}/jobs",
-            get(jobs::list_pipeline_jobs),
+            get(jobs::list_pipeline_jobs).route_layer(middleware::from_fn(
+                job_token_policy::read_jobs_unless_public,
+            )),
         )
         .route(
             "/projects/{id}/pipelines/{pipeline_id}/bridges",
-            get(bridges::list_pipeline_bridges),
+            get(bridges::list_pipeline_bridges).route_layer(middleware::from_fn(
+                job_token_policy::read_pipelines_unless_public,
+            )),
         )
-        .route("/projects/{id}/jobs", get(jobs::list_project_jobs))
+        .route(
+            "/projects/{id}/jobs",
+            get(jobs::list_project_jobs)
+                .route_layer(middleware::from_fn(job_token_policy::read_jobs)),
+        )
         .route("/projects/{id}/jobs/{job_id}", get(jobs::get_job))
         .route("/projects/{id}/jobs/{job_id}/trace", get(jobs::get_trace))
         .route(
@@ -180,7 +189,7 @@ pub fn router(app: App) -> Router {
         )
         .route(
             "/projects/{id}/job_token_scope/allowlist/{target_project_id}",
-            delete(job_token_scope::remove_project),
+            delete(job_token_scope::remove_project).patch(job_token_scope::update_project),
         )
         .route(
             "/projects/{id}/job_token_scope/groups_allowlist",
@@ -188,7 +197,7 @@ pub fn router(app: App) -> Router {
         )
         .route(
             "/projects/{id}/job_token_scope/groups_allowlist/{target_group_id}",
-            delete(job_token_scope::remove_group),
+            delete(job_token_scope::remove_group).patch(job_token_scope::update_group),
         )
         .route(
             "/projects/{id}/cluster_agents",
@@ -242,8 +251,6 @@ pub fn router(app: App) -> Router {
             post(artifacts::authorize),
         )
         .fallback(not_found)
-        // Credentials may sit in a JSON or form body (Grape params).
-        .layer(middleware::from_fn(crate::body_params::capture))
         .layer(middleware::from_fn(api_headers))
         .layer(middleware::from_fn_with_state(
             app.clone(),
