@@ -85,9 +85,8 @@ fn resolve_one(
         deep_merge(&mut merged, base);
     }
     stack.pop();
-    let mut own = own.clone();
-    own.remove("extends");
-    deep_merge(&mut merged, Value::Mapping(own));
+    // GitLab keeps `extends` in the merged hash (the lint API's `merged_yaml` shows it).
+    deep_merge(&mut merged, Value::Mapping(own.clone()));
     done.insert(name.to_owned(), merged.clone());
     Ok(merged)
 }

@@ -33,7 +33,8 @@ impl<'a> Includer<'a> {
     /// Replaces `root` by its includes merged under it.
     pub(crate) fn resolve(&mut self, root: Mapping, depth: usize) -> Result<Mapping> {
         let mut root = root;
-        let Some(include) = root.remove("include") else {
+        // `shift_remove`: the other keys keep their order (`merged_yaml`).
+        let Some(include) = root.shift_remove("include") else {
             return Ok(root);
         };
         if depth >= MAX_DEPTH {

@@ -43,6 +43,8 @@ mod workflow;
 
 use std::collections::HashMap;
 
+use serde_norway::{Mapping, Value};
+
 pub use error::{ConfigError, ErrorKind};
 pub use model::{
     ArtifactInclude, Artifacts, AutoCancel, Environment, Forward, Image, JobOptions, JobPlan, Need,
@@ -100,14 +102,42 @@ pub struct PipelineContext<'a> {
 
 /// Plans a pipeline from `.gitlab-ci.yml` text.
 pub fn plan(source: &str, ctx: &PipelineContext<'_>) -> Result<PipelinePlan, ConfigError> {
+    let root = expand(source, ctx)?;
+    let config = root::parse(&root)?;
+    let jobs = normalize::expand(config.jobs.clone())?;
+    validate::validate(&config.stages, &jobs)?;
+    seed::seed(config, jobs, ctx)
+}
+
+/// The configuration after `include`, `extends` and `!reference` (GitLab's `Config#to_hash`).
+fn expand(source: &str, ctx: &PipelineContext<'_>) -> Result<Mapping, ConfigError> {
     let root = load::load(source)?;
     let rule_ctx = rules::Context::new(ctx.changed_paths.as_deref(), ctx.files);
     let vars: HashMap<String, String> = ctx.variables.iter().cloned().collect();
     let mut root = include::Includer::new(&rule_ctx, &vars).resolve(root, 0)?;
     extends::resolve(&mut root)?;
     reference::resolve(&mut root)?;
-    let config = root::parse(&root)?;
-    let jobs = normalize::expand(config.jobs.clone())?;
-    validate::validate(&config.stages, &jobs)?;
-    seed::seed(config, jobs, ctx)
+    Ok(root)
+}
+
+/// The lint API's `merged_yaml`: the configuration with its includes merged, `extends` and
+/// `!reference` resolved and `stages` wrapped in `.pre`/`.post`, as YAML (Psych's `---`
+/// header). `None` when it cannot be built that far (syntax, include or `extends` errors);
+/// a configuration that fails later validation still has one.
+pub fn merged_yaml(source: &str, ctx: &PipelineContext<'_>) -> Option<String> {
+    let mut root = expand(source, ctx).ok()?;
+    // GitLab's EdgeStagesInjector: `stages` (or the legacy `types`) gets `.pre` first and
+    // `.post` last, once.
+    let key = ["stages", "types"]
+        .into_iter()
+        .find(|key| root.contains_key(*key));
+    if let Some(Value::Sequence(stages)) = key.and_then(|key| root.get_mut(key))
+        && !stages.is_empty()
+    {
+        stages.retain(|stage| !matches!(stage.as_str(), Some(".pre" | ".post")));
+        stages.insert(0, Value::String(".pre".to_owned()));
+        stages.push(Value::String(".post".to_owned()));
+    }
+    let text = serde_norway::to_string(&Value::Mapping(root)).ok()?;
+    Some(format!("---\n{text}"))
 }

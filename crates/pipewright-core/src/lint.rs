@@ -141,22 +141,24 @@ pub async fn lint(
             changed_paths: None,
             files: &files,
         };
-        pipewright_ciyaml::plan(&content, &context).map(|plan| (plan, content))
+        let merged = pipewright_ciyaml::merged_yaml(&content, &context);
+        (pipewright_ciyaml::plan(&content, &context), merged)
     })
     .await?;
+    // GitLab answers the expanded configuration, also when a later validation failed.
     Ok(match planned {
-        Ok((plan, content)) => LintResult {
+        (Ok(plan), merged_yaml) => LintResult {
             valid: true,
             errors: Vec::new(),
             warnings: Vec::new(),
-            merged_yaml: Some(content),
+            merged_yaml,
             jobs: plan.jobs.into_iter().map(lint_job).collect(),
         },
-        Err(err) => LintResult {
+        (Err(err), merged_yaml) => LintResult {
             valid: false,
             errors: vec![err.message().to_owned()],
             warnings: Vec::new(),
-            merged_yaml: None,
+            merged_yaml,
             jobs: Vec::new(),
         },
     })

@@ -506,7 +506,11 @@ async fn ci_lint_answers_like_gitlab() {
     assert_eq!(body["valid"], true);
     assert_eq!(body["errors"], json!([]));
     assert_eq!(body["warnings"], json!([]));
-    assert_eq!(body["merged_yaml"], content);
+    // The expanded configuration (GitLab's `Config#to_hash`), `.pre`/`.post` included.
+    assert_eq!(
+        body["merged_yaml"],
+        "---\nstages:\n- .pre\n- build\n- .post\nbuild:\n  stage: build\n  script: make\n  tags:\n  - linux\n  environment: production\n"
+    );
     assert_eq!(
         body["jobs"],
         json!([{
@@ -532,7 +536,7 @@ async fn ci_lint_answers_like_gitlab() {
         .json();
     assert_eq!(invalid["valid"], false);
     assert_eq!(invalid["errors"].as_array().map(Vec::len), Some(1));
-    assert_eq!(invalid["merged_yaml"], Value::Null);
+    assert_eq!(invalid["merged_yaml"], "---\njob:\n  stage: build\n");
 
     let missing = t
         .post(&lint)
@@ -1234,4 +1238,31 @@ async fn child_pipelines_are_listed_only_when_asked_for() {
         .await
         .json();
     assert_eq!(names(&created), [1]);
+}
+
+#[tokio::test]
+async fn ci_lint_merged_yaml_resolves_includes_and_extends() {
+    let t = TestApp::new().await;
+    let ci = t.project_with_ci("a:\n  script: x\n").await;
+    t.commit(
+        ROOT_TOKEN,
+        ci.project_id,
+        "main",
+        json!([{ "action": "create", "file_path": "ci/base.yml",
+                 "content": ".base:\n  image: ruby\n  script: [make]\n" }]),
+    )
+    .await;
+    let content = "include: ci/base.yml\nbuild:\n  extends: .base\n  script: [make all]\n";
+    let body = t
+        .post(&format!("/api/v4/projects/{}/ci/lint", ci.project_id))
+        .token(ROOT_TOKEN)
+        .json(json!({ "content": content }))
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(body["valid"], true, "{body}");
+    assert_eq!(
+        body["merged_yaml"],
+        "---\n.base:\n  image: ruby\n  script:\n  - make\nbuild:\n  image: ruby\n  script:\n  - make all\n  extends: .base\n"
+    );
 }
