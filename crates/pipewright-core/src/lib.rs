@@ -22,6 +22,7 @@ pub mod force_push_guard;
 pub mod groups;
 pub mod job_actions;
 pub mod job_options;
+pub mod job_token_policies;
 pub mod job_token_scope;
 pub mod job_updates;
 pub mod jobs;

@@ -251,6 +251,8 @@ pub fn router(app: App) -> Router {
             post(artifacts::authorize),
         )
         .fallback(not_found)
+        // Credentials may sit in a JSON or form body (Grape params).
+        .layer(middleware::from_fn(crate::body_params::capture))
         .layer(middleware::from_fn(api_headers))
         .layer(middleware::from_fn_with_state(
             app.clone(),
