@@ -552,6 +552,24 @@ async fn a_personal_access_token_in_a_json_or_form_body_authenticates() {
 }
 
 #[tokio::test]
+async fn a_delete_reads_credentials_from_its_body_too() {
+    let t = TestApp::new().await;
+    let alice = t.create_user("alice").await;
+    let (second, _) = t.create_token(alice.id, &["api"], None).await;
+    let response = t
+        .delete(&format!("/api/v4/personal_access_tokens/{second}"))
+        .form(&format!("private_token={}", alice.token))
+        .await
+        .expect_status(StatusCode::NO_CONTENT);
+    assert!(response.body.is_empty());
+    // Without any credential it is the usual 401.
+    t.delete(&format!("/api/v4/personal_access_tokens/{second}"))
+        .form("unrelated=1")
+        .await
+        .expect_status(StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
 async fn body_credentials_follow_the_query_string_precedence() {
     let t = TestApp::new().await;
     let alice = t.create_user("alice").await;
