@@ -435,6 +435,38 @@ async fn runner_waits_for_a_server_that_starts_late() {
     h.stop().await;
 }
 
+#[tokio::test]
+async fn runner_reconnects_after_the_server_goes_away() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let fake = Fake::default();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let serving = fake.serve_until(listener, stop.clone());
+    let h = Harness::start_with(fake, format!("http://{addr}"), 1);
+    h.fake
+        .push(shell_job(21, &["echo before"], None), Knobs::default());
+    assert_eq!(h.fake.wait_final(21).await.state, JobState::Success);
+
+    // The server goes away for a while: job requests fail and are retried with backoff.
+    stop.cancel();
+    serving.await.expect("server stopped");
+    let requests_before = h.fake.lock().job_requests.len();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    // Back on the same address, with work queued: the runner picks it up.
+    h.fake
+        .push(shell_job(22, &["echo after"], None), Knobs::default());
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("rebind");
+    h.fake.serve_on(listener);
+    let update = h.fake.wait_final(22).await;
+    assert_eq!(update.state, JobState::Success);
+    assert!(h.fake.job(22).log.contains("after\n"));
+    assert!(h.fake.lock().job_requests.len() > requests_before);
+    h.stop().await;
+}
+
 fn make_repo(dir: &Path) -> String {
     let git = |args: &[&str]| {
         let out = Command::new("git")

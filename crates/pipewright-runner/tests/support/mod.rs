@@ -174,6 +174,21 @@ impl Fake {
             axum::serve(listener, router).await.expect("serve");
         });
     }
+
+    /// Serves until `stop` fires; the returned task ends once the listener is closed.
+    pub fn serve_until(
+        &self,
+        listener: tokio::net::TcpListener,
+        stop: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let router = self.router();
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+                .expect("serve");
+        })
+    }
 }
 
 pub struct JobSnapshot {
