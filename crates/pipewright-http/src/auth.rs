@@ -11,6 +11,7 @@ use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use pipewright_core::auth::{authenticate_job_token, authenticate_token, sudo_user};
+use pipewright_core::tokens::JOB_TOKEN_PREFIX;
 use pipewright_core::{Actor, App, Error};
 
 use crate::body_params::BodyParams;
@@ -111,11 +112,14 @@ impl<'a> Sources<'a> {
             .or_else(|| self.token_param("bearer_token"))
     }
 
-    /// PAT sources: `private_token` param, then `PRIVATE-TOKEN`, then the OAuth token.
+    /// PAT sources: `private_token` param, then `PRIVATE-TOKEN`, then the OAuth token. A
+    /// job token's value (`glcbt-`) is never looked up as a PAT: GitLab ignores it there, so
+    /// the caller stays anonymous instead of getting a 401.
     fn personal_token(&self) -> Option<String> {
         self.token_param("private_token")
             .or_else(|| self.header("private-token"))
             .or_else(|| self.oauth_token())
+            .filter(|token| !token.starts_with(JOB_TOKEN_PREFIX))
     }
 
     /// Job-token sources: `job_token` param, then `token` param, then `JOB-TOKEN`.

@@ -682,6 +682,58 @@ async fn access_token_is_a_bearer_equivalent() {
         .expect_status(StatusCode::OK);
 }
 
+/// `find_personal_access_token` returns nothing for a `glcbt-` value on the API: such a value is
+/// no personal access token, so where no job token is accepted the caller is anonymous.
+#[tokio::test]
+async fn a_job_token_value_is_never_a_personal_access_token() {
+    let t = TestApp::new().await;
+    let ci = t
+        .project_with_ci_as(
+            ROOT_TOKEN,
+            "open",
+            json!({ "visibility": "public" }),
+            "a:\n  script: x\n",
+        )
+        .await;
+    let runner = t.instance_runner().await;
+    let job = t.claim(&runner).await;
+    // A public project reads fine anonymously, so a stale `glcbt-` value changes nothing...
+    t.get(&format!("/api/v4/projects/{}", ci.project_id))
+        .token("glcbt-stale")
+        .await
+        .expect_status(StatusCode::OK);
+    t.get(&format!(
+        "/api/v4/projects/{}/pipelines/{}/jobs",
+        ci.project_id, ci.pipeline_id
+    ))
+    .bearer("glcbt-stale")
+    .await
+    .expect_status(StatusCode::OK);
+    // ...while an unknown value of any other form is a 401.
+    t.get(&format!("/api/v4/projects/{}", ci.project_id))
+        .token("glpat-stale")
+        .await
+        .expect_status(StatusCode::UNAUTHORIZED);
+    // Routes that need a user still answer 401, a valid job token included.
+    for response in [
+        t.get("/api/v4/user").token(&job.token).await,
+        t.get(&format!(
+            "/api/v4/projects/{}/jobs/{}",
+            ci.project_id, job.id
+        ))
+        .bearer(&job.token)
+        .await,
+    ] {
+        assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(response.json(), message("401 Unauthorized"));
+    }
+    // And as a job token it still works where job tokens are accepted.
+    t.get(&format!("/api/v4/projects/{}/jobs", ci.project_id))
+        .job_token(&job.token)
+        .await
+        .expect_status(StatusCode::OK);
+}
+
 #[tokio::test]
 async fn access_token_carries_a_job_token_where_job_tokens_are_accepted() {
     let t = TestApp::new().await;
