@@ -1,5 +1,9 @@
-//! `include:` (local files only, via `FileSource`): included files are deep-merged in order
-//! into an empty document, then the including file on top.
+//! `include:`: included files are deep-merged in order into an empty document, then the
+//! including file on top. `local` files come from the pipeline's commit, `project` files from
+//! another project of this server (read with the pipeline user's access, through
+//! [`FileSource::read_project_file`]); a project file's own `local` includes are files of that
+//! project at the same ref. `template` and `remote` fail with the message GitLab gives when
+//! the template does not exist or the address cannot be reached (no network, no templates).
 
 use std::collections::HashMap;
 
@@ -7,13 +11,36 @@ use pipewright_domain::When;
 use serde_norway::{Mapping, Value};
 
 use crate::error::{Result, invalid};
+use crate::expand::expand;
 use crate::glob::Glob;
 use crate::load;
 use crate::rules::{self, Context};
 use crate::value::{deep_merge, unknown_keys};
+use crate::{FileSource, ProjectFile};
 
 const MAX_INCLUDES: usize = 150;
 const MAX_DEPTH: usize = 100;
+
+/// Where the file being resolved lives: its `local` includes are read there.
+#[derive(Debug, Clone, PartialEq)]
+enum Origin {
+    Pipeline,
+    Project {
+        project: String,
+        rev: Option<String>,
+    },
+}
+
+/// One file to include.
+#[derive(Debug, Clone, PartialEq)]
+enum Location {
+    Local(String),
+    Project {
+        project: String,
+        rev: Option<String>,
+        file: String,
+    },
+}
 
 pub(crate) struct Includer<'a> {
     ctx: &'a Context<'a>,
@@ -32,6 +59,10 @@ impl<'a> Includer<'a> {
 
     /// Replaces `root` by its includes merged under it.
     pub(crate) fn resolve(&mut self, root: Mapping, depth: usize) -> Result<Mapping> {
+        self.resolve_in(root, depth, &Origin::Pipeline)
+    }
+
+    fn resolve_in(&mut self, root: Mapping, depth: usize, origin: &Origin) -> Result<Mapping> {
         let mut root = root;
         // `shift_remove`: the other keys keep their order (`merged_yaml`).
         let Some(include) = root.shift_remove("include") else {
@@ -43,27 +74,20 @@ impl<'a> Includer<'a> {
             )));
         }
         let mut merged = Value::Mapping(Mapping::new());
-        for path in self.locations(&include)? {
+        for location in self.locations(&include, origin)? {
             self.count += 1;
             if self.count > MAX_INCLUDES {
                 return Err(invalid(format!(
                     "Maximum of {MAX_INCLUDES} nested includes are allowed!"
                 )));
             }
-            let content = self
-                .ctx
-                .files
-                .read(&path)
-                .ok_or_else(|| invalid(format!("Local file `{path}` does not exist!")))?;
-            if content.trim().is_empty() {
-                return Err(invalid(format!("Local file `{path}` is empty!")));
-            }
+            let (content, shown, inner) = self.fetch(&location, origin)?;
             let file = load::load(&content).map_err(|_| {
                 invalid(format!(
-                    "Included file `{path}` does not have valid YAML syntax!"
+                    "Included file `{shown}` does not have valid YAML syntax!"
                 ))
             })?;
-            let file = self.resolve(file, depth + 1)?;
+            let file = self.resolve_in(file, depth + 1, &inner)?;
             deep_merge(&mut merged, Value::Mapping(file));
         }
         deep_merge(&mut merged, Value::Mapping(root));
@@ -73,8 +97,63 @@ impl<'a> Includer<'a> {
         }
     }
 
-    /// Local paths of one `include:` value (globs expanded), in order.
-    fn locations(&self, include: &Value) -> Result<Vec<String>> {
+    /// The text of one include, the name its errors show, and where its own includes live.
+    fn fetch(&self, location: &Location, origin: &Origin) -> Result<(String, String, Origin)> {
+        let files: &dyn FileSource = self.ctx.files;
+        match (location, origin) {
+            (Location::Local(path), Origin::Pipeline) => {
+                let content = files
+                    .read(path)
+                    .ok_or_else(|| invalid(format!("Local file `{path}` does not exist!")))?;
+                if content.trim().is_empty() {
+                    return Err(invalid(format!("Local file `{path}` is empty!")));
+                }
+                Ok((content, path.clone(), Origin::Pipeline))
+            }
+            (Location::Local(path), Origin::Project { project, rev }) => {
+                let project_file = Location::Project {
+                    project: project.clone(),
+                    rev: rev.clone(),
+                    file: path.clone(),
+                };
+                self.fetch(&project_file, origin)
+            }
+            (Location::Project { project, rev, file }, _) => {
+                let shown_rev = rev.as_deref().unwrap_or("HEAD");
+                let content = match files.read_project_file(project, rev.as_deref(), file) {
+                    ProjectFile::Found(content) => content,
+                    ProjectFile::NotFound => {
+                        return Err(invalid(format!(
+                            "Project `{project}` not found or access denied! Make sure any includes in the pipeline configuration are correctly defined."
+                        )));
+                    }
+                    ProjectFile::NoRef => {
+                        return Err(invalid(format!(
+                            "Project `{project}` reference `{shown_rev}` does not exist!"
+                        )));
+                    }
+                    ProjectFile::NoFile => {
+                        return Err(invalid(format!(
+                            "Project `{project}` file `{file}` does not exist!"
+                        )));
+                    }
+                };
+                if content.trim().is_empty() {
+                    return Err(invalid(format!(
+                        "Project `{project}` file `{file}` is empty!"
+                    )));
+                }
+                let inner = Origin::Project {
+                    project: project.clone(),
+                    rev: rev.clone(),
+                };
+                Ok((content, file.clone(), inner))
+            }
+        }
+    }
+
+    /// The files of one `include:` value (globs expanded), in order.
+    fn locations(&self, include: &Value, origin: &Origin) -> Result<Vec<Location>> {
         let items: Vec<&Value> = match include {
             Value::Sequence(items) => items.iter().collect(),
             Value::Null => Vec::new(),
@@ -83,16 +162,21 @@ impl<'a> Includer<'a> {
         let mut out = Vec::new();
         for item in items {
             let location = match item {
-                Value::String(s) if is_remote(s) => {
-                    return Err(invalid(format!(
-                        "Remote file `{s}` could not be included: remote includes are not supported"
-                    )));
+                Value::String(s) if is_remote(s) => return Err(remote_error(s)),
+                Value::String(s) => expand(s, self.vars),
+                Value::Mapping(map) => {
+                    let mut local = None;
+                    for location in self.include_of(map)? {
+                        match location {
+                            Location::Local(path) => local = Some(path),
+                            project => out.push(project),
+                        }
+                    }
+                    match local {
+                        Some(path) => path,
+                        None => continue,
+                    }
                 }
-                Value::String(s) => s.clone(),
-                Value::Mapping(map) => match self.local_of(map)? {
-                    Some(path) => path,
-                    None => continue,
-                },
                 _ => {
                     return Err(invalid(
                         "include config should be a hash, a string or an array of hashes and strings",
@@ -100,7 +184,7 @@ impl<'a> Includer<'a> {
                 }
             };
             let location = location.trim_start_matches('/').to_owned();
-            if location.contains('*') {
+            if location.contains('*') && *origin == Origin::Pipeline {
                 let glob = Glob::new(&location)
                     .ok_or_else(|| invalid(format!("Local file `{location}` does not exist!")))?;
                 let mut found: Vec<String> = self
@@ -111,7 +195,7 @@ impl<'a> Includer<'a> {
                     .filter(|p| glob.matches(p) && has_yaml_extension(p))
                     .collect();
                 found.sort();
-                out.extend(found);
+                out.extend(found.into_iter().map(Location::Local));
                 continue;
             }
             if !has_yaml_extension(&location) {
@@ -119,14 +203,15 @@ impl<'a> Includer<'a> {
                     "Included file `{location}` does not have YAML extension!"
                 )));
             }
-            out.push(location);
+            out.push(Location::Local(location));
         }
         Ok(out)
     }
 
-    /// `{local: path, rules: [...]}`; `None` when its rules exclude it.
-    fn local_of(&self, map: &Mapping) -> Result<Option<String>> {
-        let accessors = [
+    /// `{local: path}`, `{project: p, ref: r, file: f | [f, ...]}`, `{template: t}`,
+    /// `{remote: url}`, each with optional `rules`; nothing when its rules exclude it.
+    fn include_of(&self, map: &Mapping) -> Result<Vec<Location>> {
+        let known = [
             "local",
             "file",
             "remote",
@@ -134,59 +219,108 @@ impl<'a> Includer<'a> {
             "project",
             "component",
             "artifact",
+            "job",
+            "ref",
+            "rules",
+            "inputs",
+            "cache",
+            "integrity",
         ];
-        let present: Vec<&str> = accessors
-            .iter()
-            .copied()
-            .filter(|k| map.contains_key(*k))
-            .collect();
-        let unknown = unknown_keys(
-            map,
-            &[
-                "local",
-                "file",
-                "remote",
-                "template",
-                "project",
-                "component",
-                "artifact",
-                "job",
-                "ref",
-                "rules",
-                "inputs",
-                "cache",
-                "integrity",
-            ],
-        );
         let shown = crate::value::to_json(&Value::Mapping(map.clone()));
-        if !unknown.is_empty() || present.is_empty() {
-            return Err(invalid(format!(
-                "Include `{shown}` needs to match exactly one accessor!"
-            )));
-        }
-        let Some(local) = map.get("local") else {
-            return Err(invalid(format!(
-                "Include `{shown}` is not supported: only local includes are"
-            )));
-        };
-        if present.len() > 1 {
-            return Err(invalid(format!(
-                "Include `{shown}` needs to match exactly one accessor!"
-            )));
-        }
-        let local = local.as_str().ok_or_else(|| {
+        let accessor_error = || {
             invalid(format!(
                 "Include `{shown}` needs to match exactly one accessor!"
             ))
-        })?;
+        };
+        let accessors: Vec<&str> = ["local", "project", "remote", "template", "component"]
+            .into_iter()
+            .filter(|k| map.contains_key(*k))
+            .collect();
+        // `file` belongs to `project`; `artifact`/`job` only to trigger includes.
+        let stray = (map.contains_key("file") && !map.contains_key("project"))
+            || map.contains_key("artifact");
+        if !unknown_keys(map, &known).is_empty() || accessors.len() != 1 || stray {
+            return Err(accessor_error());
+        }
+        let text = |key: &str| -> Result<String> {
+            map.get(key)
+                .and_then(Value::as_str)
+                .map(|s| expand(s, self.vars))
+                .ok_or_else(accessor_error)
+        };
+        let location = match accessors[0] {
+            "local" => vec![Location::Local(text("local")?)],
+            "project" => {
+                let project = text("project")?.trim_matches('/').to_lowercase();
+                let rev = match map.get("ref") {
+                    None => None,
+                    Some(_) => Some(text("ref")?),
+                };
+                let files = match map.get("file") {
+                    Some(Value::String(file)) => vec![expand(file, self.vars)],
+                    Some(Value::Sequence(items)) => items
+                        .iter()
+                        .map(|item| item.as_str().map(|f| expand(f, self.vars)))
+                        .collect::<Option<Vec<_>>>()
+                        .ok_or_else(accessor_error)?,
+                    _ => return Err(accessor_error()),
+                };
+                let mut out = Vec::new();
+                for file in files {
+                    let file = file.trim_start_matches('/').to_owned();
+                    if !has_yaml_extension(&file) {
+                        return Err(invalid(format!(
+                            "Included file `{file}` does not have YAML extension!"
+                        )));
+                    }
+                    out.push(Location::Project {
+                        project: project.clone(),
+                        rev: rev.clone(),
+                        file,
+                    });
+                }
+                out
+            }
+            "template" => return Err(template_error(&text("template")?)),
+            "remote" => return Err(remote_error(&text("remote")?)),
+            _ => {
+                return Err(invalid(format!(
+                    "Include `{shown}` is not supported: CI/CD components are not available"
+                )));
+            }
+        };
         if let Some(rules) = map.get("rules") {
             let rules = rules::parse_include_rules("include:rules", rules)?;
             match rules::first_match(&rules, self.vars, self.ctx)? {
                 Some(rule) if rule.when != Some(When::Never) => {}
-                _ => return Ok(None),
+                _ => return Ok(Vec::new()),
             }
         }
-        Ok(Some(local.to_owned()))
+        Ok(location)
+    }
+}
+
+/// GitLab's answer for a template that is not there (this server ships none).
+fn template_error(name: &str) -> crate::error::ConfigError {
+    if name.ends_with(".gitlab-ci.yml") {
+        invalid(format!(
+            "Included file `{name}` is empty or does not exist!"
+        ))
+    } else {
+        invalid(format!("Template file `{name}` is not a valid location!"))
+    }
+}
+
+/// GitLab's answer for a remote file it cannot fetch (this server makes no outside requests).
+fn remote_error(url: &str) -> crate::error::ConfigError {
+    if is_remote(url) && !url.contains(char::is_whitespace) {
+        invalid(format!(
+            "Remote file `{url}` could not be fetched because of a socket error!"
+        ))
+    } else {
+        invalid(format!(
+            "Remote file `{url}` does not have a valid address!"
+        ))
     }
 }
 

@@ -10,7 +10,8 @@
 //! What this crate does not do (the server's job, or out of the core subset):
 //! * no variable expansion in `tags`, `resource_group`, `environment` or `workflow:name`:
 //!   they are planned as written, to be expanded with the job's full variable set;
-//! * `include:` supports local files only (remote/project/template/component are errors);
+//! * `include:` reads local files and other projects' files (through [`FileSource`]);
+//!   `remote`/`template` fail as unreachable, `component` is an error;
 //!   `needs:pipeline`/`needs:project` (cross-pipeline) are errors;
 //! * `cache` is passed through unvalidated; `hooks`, `id_tokens`, `secrets`, `release`,
 //!   `pages`, `manual_confirmation` are accepted and not planned;
@@ -63,6 +64,23 @@ pub trait FileSource {
     fn changed_since(&self, _rev: &str) -> Option<Vec<String>> {
         None
     }
+
+    /// `include:project`: `path` in project `project` (full path, lowercase) at `rev` (its
+    /// default branch when `None`), as the pipeline's user may read it.
+    fn read_project_file(&self, _project: &str, _rev: Option<&str>, _path: &str) -> ProjectFile {
+        ProjectFile::NotFound
+    }
+}
+
+/// What reading another project's file for `include:project` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectFile {
+    Found(String),
+    /// No such project, or the user may not read its code.
+    NotFound,
+    /// The ref names no commit.
+    NoRef,
+    NoFile,
 }
 
 /// An empty repository.

@@ -3,13 +3,15 @@
 //! `#! var KEY=VALUE`, `#! unset KEY`, `#! changed a.md b/c.rs`, and
 //! `#! compare_to REF a.md ...` (the paths changed since `REF`, for `rules:changes:compare_to`;
 //! a ref not listed does not exist).
-//! Repository files for includes/exists live in `fixtures/<name>.files/`.
+//! Repository files for includes/exists live in `fixtures/<name>.files/`; other projects'
+//! files (for `include:project`) in `fixtures/<name>.files/@projects/<group>/<project>/<ref>/`
+//! (`HEAD` for the default branch).
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
-use pipewright_ciyaml::{FileSource, PipelineContext, plan};
+use pipewright_ciyaml::{FileSource, PipelineContext, ProjectFile, plan};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -72,6 +74,21 @@ impl FileSource for Repository {
 
     fn changed_since(&self, rev: &str) -> Option<Vec<String>> {
         self.compare.get(rev).cloned()
+    }
+
+    fn read_project_file(&self, project: &str, rev: Option<&str>, path: &str) -> ProjectFile {
+        let root = format!("@projects/{project}/");
+        let at_rev = format!("{root}{}/", rev.unwrap_or("HEAD"));
+        if !self.files.keys().any(|key| key.starts_with(&root)) {
+            return ProjectFile::NotFound;
+        }
+        if !self.files.keys().any(|key| key.starts_with(&at_rev)) {
+            return ProjectFile::NoRef;
+        }
+        match self.files.get(&format!("{at_rev}{path}")) {
+            Some(text) => ProjectFile::Found(text.clone()),
+            None => ProjectFile::NoFile,
+        }
     }
 }
 

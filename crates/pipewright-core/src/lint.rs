@@ -1,7 +1,7 @@
 //! `POST /projects/:id/ci/lint`: plans a configuration the way a pipeline would, without
 //! creating anything, and answers GitLab's `{valid, errors, warnings, merged_yaml, jobs}`.
 
-use pipewright_ciyaml::{FileSource, JobPlan, PipelineContext};
+use pipewright_ciyaml::{FileSource, JobPlan, PipelineContext, ProjectFile};
 
 use crate::App;
 use crate::abilities::ProjectAccess;
@@ -38,6 +38,7 @@ pub struct LintResult {
 struct Files {
     repo: pipewright_git::Repo,
     sha: Option<String>,
+    projects: crate::include_project::ProjectFiles,
 }
 
 impl FileSource for Files {
@@ -64,6 +65,10 @@ impl FileSource for Files {
             .flatten()
             .unwrap_or(base);
         self.repo.changed_paths(&from, sha).ok()
+    }
+
+    fn read_project_file(&self, project: &str, rev: Option<&str>, path: &str) -> ProjectFile {
+        self.projects.read(project, rev, path)
     }
 }
 
@@ -134,7 +139,11 @@ pub async fn lint(
         },
     );
     variables.extend(user_variables(&user));
-    let files = Files { repo, sha: head };
+    let files = Files {
+        repo,
+        sha: head,
+        projects: crate::include_project::ProjectFiles::new(app, &user),
+    };
     let planned = tokio::task::spawn_blocking(move || {
         let context = PipelineContext {
             variables,

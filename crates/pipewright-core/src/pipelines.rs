@@ -1,6 +1,6 @@
 //! `create_pipeline` (from a push, an API call or a commit) and pipeline reads.
 
-use pipewright_ciyaml::{ErrorKind, FileSource, PipelineContext};
+use pipewright_ciyaml::{ErrorKind, FileSource, PipelineContext, ProjectFile};
 use pipewright_domain::Status;
 use pipewright_store::model::{Namespace, Pipeline, PipelineVariable, Project, User};
 use pipewright_store::{NewJob, NewPipeline};
@@ -38,6 +38,7 @@ pub struct NewPipelineRequest {
 struct RepoFiles {
     repo: pipewright_git::Repo,
     sha: String,
+    projects: crate::include_project::ProjectFiles,
 }
 
 impl FileSource for RepoFiles {
@@ -59,6 +60,10 @@ impl FileSource for RepoFiles {
             .flatten()
             .unwrap_or(base);
         self.repo.changed_paths(&from, &self.sha).ok()
+    }
+
+    fn read_project_file(&self, project: &str, rev: Option<&str>, path: &str) -> ProjectFile {
+        self.projects.read(project, rev, path)
     }
 }
 
@@ -234,6 +239,7 @@ async fn plan(
     let files = RepoFiles {
         repo: app.repository(project.id),
         sha: sha.to_owned(),
+        projects: crate::include_project::ProjectFiles::new(app, user),
     };
     let config_path = project.ci_config_path.clone();
     let config = config.map(str::to_owned);

@@ -1266,3 +1266,57 @@ async fn ci_lint_merged_yaml_resolves_includes_and_extends() {
         "---\n.base:\n  image: ruby\n  script:\n  - make\nbuild:\n  image: ruby\n  script:\n  - make all\n  extends: .base\n"
     );
 }
+
+#[tokio::test]
+async fn include_project_reads_another_project_with_the_users_access() {
+    let t = TestApp::new().await;
+    let shared = t
+        .create_project(ROOT_TOKEN, json!({ "name": "shared" }))
+        .await;
+    let shared_id = shared["id"].as_i64().expect("id");
+    t.commit(
+        ROOT_TOKEN,
+        shared_id,
+        "main",
+        json!([
+            { "action": "create", "file_path": "ci/jobs.yml",
+              "content": "include: ci/common.yml\nlint:\n  extends: .common\n  script: [lint]\n" },
+            { "action": "create", "file_path": "ci/common.yml",
+              "content": ".common:\n  stage: build\n" },
+        ]),
+    )
+    .await;
+    let yaml = "include:\n  - project: root/shared\n    file: ci/jobs.yml\nown:\n  script: [own]\n";
+    let ci = t.project_with_ci(yaml).await;
+    let jobs = t.job_statuses(ci.project_id, ci.pipeline_id).await;
+    assert_eq!(
+        jobs.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["lint", "own"],
+        "the nested local include is read from the included project"
+    );
+
+    // A maintainer of `demo` (main is protected) who cannot read the private `shared` gets
+    // GitLab's message.
+    let dev = t.create_user("dev").await;
+    member(&t, ci.project_id, &dev, 40).await;
+    let denied = t
+        .post(&format!("/api/v4/projects/{}/pipeline", ci.project_id))
+        .token(&dev.token)
+        .json(json!({ "ref": "main" }))
+        .await
+        .expect_status(StatusCode::BAD_REQUEST)
+        .json();
+    assert_eq!(
+        denied,
+        json!({ "message": { "base": [
+            "Project `root/shared` not found or access denied! Make sure any includes in the pipeline configuration are correctly defined."
+        ] } })
+    );
+    // As a reporter of `shared` the same request creates the pipeline.
+    member(&t, shared_id, &dev, 20).await;
+    t.post(&format!("/api/v4/projects/{}/pipeline", ci.project_id))
+        .token(&dev.token)
+        .json(json!({ "ref": "main" }))
+        .await
+        .expect_status(StatusCode::CREATED);
+}

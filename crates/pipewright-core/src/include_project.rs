@@ -1,0 +1,82 @@
+//! `include:project` for the YAML planner: a file of another project of this server, read with
+//! the access of the pipeline's user (GitLab's `download_code`), at a ref or the default branch.
+
+use pipewright_ciyaml::ProjectFile;
+use pipewright_store::model::User;
+use tokio::runtime::Handle;
+
+use crate::App;
+use crate::abilities::{ProjectAccess, REPORTER};
+
+/// Reads other projects' files for one planning; built on the runtime, used from the
+/// planner's blocking thread.
+pub(crate) struct ProjectFiles {
+    app: App,
+    user: User,
+    handle: Handle,
+}
+
+impl ProjectFiles {
+    /// Must be called inside the runtime (it keeps a handle to it).
+    pub(crate) fn new(app: &App, user: &User) -> Self {
+        ProjectFiles {
+            app: app.clone(),
+            user: user.clone(),
+            handle: Handle::current(),
+        }
+    }
+
+    /// Blocks on the store: call it from a blocking thread only (the planner runs on one).
+    pub(crate) fn read(&self, project: &str, rev: Option<&str>, path: &str) -> ProjectFile {
+        self.handle.block_on(self.read_async(project, rev, path))
+    }
+
+    async fn read_async(&self, full_path: &str, rev: Option<&str>, path: &str) -> ProjectFile {
+        let Ok(Some(project)) = self.app.store.project_by_full_path(full_path).await else {
+            return ProjectFile::NotFound;
+        };
+        let direct = self
+            .app
+            .store
+            .member_access_level("project", project.id, self.user.id)
+            .await;
+        let inherited = self
+            .app
+            .store
+            .namespace_access_level(self.user.id, project.namespace_id)
+            .await;
+        let (Ok(direct), Ok(inherited)) = (direct, inherited) else {
+            return ProjectFile::NotFound;
+        };
+        let access = ProjectAccess {
+            level: direct.max(inherited).unwrap_or(0),
+            admin: self.user.is_admin,
+            signed_in: true,
+            project,
+        };
+        if !may_download_code(&access) {
+            return ProjectFile::NotFound;
+        }
+        let repo = self.app.repository(access.project.id);
+        let rev = rev.unwrap_or("HEAD");
+        let Ok(Some(sha)) = repo.resolve(rev) else {
+            return ProjectFile::NoRef;
+        };
+        match repo.read_file(&sha, path) {
+            Ok(Some(bytes)) => match String::from_utf8(bytes) {
+                Ok(text) => ProjectFile::Found(text),
+                Err(_) => ProjectFile::NoFile,
+            },
+            _ => ProjectFile::NoFile,
+        }
+    }
+}
+
+/// GitLab's `download_code`: Reporter+ in a private project, whoever sees a public or
+/// internal one; never when the repository feature is unavailable to the user.
+fn may_download_code(access: &ProjectAccess) -> bool {
+    access.repository_available()
+        && (access.admin
+            || access.level >= REPORTER
+            || (access.project.visibility != "private" && access.can_read_project()))
+}
