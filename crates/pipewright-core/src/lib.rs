@@ -20,6 +20,7 @@ pub mod environment;
 pub mod error;
 pub mod force_push_guard;
 pub mod groups;
+mod include_project;
 pub mod job_actions;
 pub mod job_options;
 pub mod job_token_policies;
