@@ -9,7 +9,6 @@ use serde_json::{Map, Value};
 use crate::App;
 use crate::abilities::{DEVELOPER, MAINTAINER, ProjectAccess};
 use crate::auth::Actor;
-use crate::environment::{environment_slug, guess_tier};
 use crate::error::{Error, Result};
 
 /// An agent with its configuration project, as the entities render it.
@@ -128,17 +127,67 @@ pub fn roles_up_to(level: i32) -> Vec<&'static str> {
         .collect()
 }
 
-fn job_environment(job: &Job) -> Option<(String, String, String)> {
-    let options: Value = serde_json::from_str(&job.options).ok()?;
-    let environment = options.get("environment")?;
-    let name = environment.get("name")?.as_str()?.to_owned();
-    let tier = environment
-        .get("deployment_tier")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| guess_tier(&name).to_owned());
-    let slug = environment_slug(&name);
-    Some((name, tier, slug))
+/// The job's environment as GitLab persists it: (name, tier, slug), the name expanded with
+/// the job's variables (`review/$CI_COMMIT_REF_SLUG` is `review/main`), as in its payload.
+async fn job_environment(
+    app: &App,
+    job: &Job,
+    project: &Project,
+    namespace: Option<&Namespace>,
+) -> Result<Option<(String, String, String)>> {
+    let Ok(options) = serde_json::from_str::<pipewright_ciyaml::JobOptions>(&job.options) else {
+        return Ok(None);
+    };
+    let Some(environment) = &options.environment else {
+        return Ok(None);
+    };
+    let mut known: Vec<(String, String)> = vec![
+        ("CI_JOB_NAME".into(), job.name.clone()),
+        ("CI_JOB_NAME_SLUG".into(), crate::variables::slug(&job.name)),
+        ("CI_JOB_STAGE".into(), job.stage.clone()),
+    ];
+    let pipeline = app.store.pipeline_by_id(job.pipeline_id).await?;
+    if let (Some(pipeline), Some(namespace)) = (&pipeline, namespace) {
+        let commit = crate::commit_cache::commit(app, project.id, &pipeline.sha).await?;
+        let facts = crate::variables::PipelineFacts {
+            project,
+            namespace,
+            ref_name: &pipeline.ref_name,
+            tag: pipeline.tag,
+            sha: &pipeline.sha,
+            before_sha: &pipeline.before_sha,
+            source: &pipeline.source,
+            commit: commit.as_ref(),
+            pipeline: Some(pipeline),
+        };
+        known.extend(crate::variables::pipeline_variables(app, &facts));
+    }
+    known.extend(
+        options
+            .variables
+            .iter()
+            .map(|variable| (variable.key.clone(), variable.value.clone())),
+    );
+    known.extend(
+        app.store
+            .pipeline_variables(job.pipeline_id)
+            .await?
+            .into_iter()
+            .map(|variable| (variable.key, variable.value)),
+    );
+    let variables = crate::environment::environment_variables(environment, &known);
+    let value = |key: &str| {
+        variables
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value.clone())
+            .unwrap_or_default()
+    };
+    Ok(Some((
+        value("CI_ENVIRONMENT_NAME"),
+        value("CI_ENVIRONMENT_TIER"),
+        value("CI_ENVIRONMENT_SLUG"),
+    )))
 }
 
 /// `ci_access` of an agent's `config.yaml` on its project's default branch.
@@ -205,7 +254,8 @@ pub async fn allowed_agents(app: &App, job: &Job, user: &User) -> Result<Allowed
         .ok_or_else(|| Error::not_found("Job"))?;
     let chain = app.store.namespace_chain(project.namespace_id).await?;
     let groups: Vec<&Namespace> = chain.iter().filter(|ns| ns.kind == "group").collect();
-    let environment = job_environment(job);
+    let namespace = chain.iter().find(|ns| ns.id == project.namespace_id);
+    let environment = job_environment(app, job, &project, namespace).await?;
     let protected_ref = crate::protected_refs::job_ref_protected(app, job).await?;
 
     let mut implicit = Vec::new();
@@ -318,13 +368,5 @@ mod tests {
             without_id(&entry),
             serde_json::json!({"environments": ["review/*"]})
         );
-    }
-
-    #[test]
-    fn tiers_are_guessed_from_names() {
-        assert_eq!(guess_tier("production"), "production");
-        assert_eq!(guess_tier("review/feature"), "development");
-        assert_eq!(guess_tier("staging"), "staging");
-        assert_eq!(guess_tier("something"), "other");
     }
 }

@@ -1421,16 +1421,20 @@ async fn get_projects_job_trace_when_ci_debug_trace_is_a_pipeline_variable_rende
             )
             .await;
         let user = member(&t, ci.project_id, "user", role).await;
-        t.post(&format!("/api/v4/projects/{}/pipeline", ci.project_id))
+        let pipeline = t
+            .post(&format!("/api/v4/projects/{}/pipeline", ci.project_id))
             .token(ROOT_TOKEN)
             .json(
                 json!({ "ref": "main", "variables": [{ "key": "CI_DEBUG_TRACE", "value": "1" }] }),
             )
             .await
-            .expect_status(StatusCode::CREATED);
+            .expect_status(StatusCode::CREATED)
+            .json()["id"]
+            .as_i64()
+            .expect("pipeline");
         let runner = t.instance_runner().await;
-        let ran = t.drain(&runner, "success").await;
-        let job = *ran.last().expect("a job");
+        t.drain(&runner, "success").await;
+        let job = t.job_id(ci.project_id, pipeline, "job").await;
         let response = t
             .get(&format!(
                 "/api/v4/projects/{}/jobs/{job}/trace",
@@ -2502,4 +2506,99 @@ async fn get_pipeline_bridges_unauthorized_user_when_user_has_no_read_build_acce
     let demoted = member(&t, project, "demoted", GUEST).await;
     let response = list_bridges(&t, Some(&demoted.token), project, pipeline, "").await;
     assert_message(&response, StatusCode::FORBIDDEN, "403 Forbidden");
+}
+
+// ---- beyond the spec: what its fixtures take for granted ---------------------------------
+
+#[tokio::test]
+async fn get_job_allowed_agents_the_environment_is_the_expanded_persisted_one() {
+    // GitLab persists the expanded environment name; its slug and tier follow from it.
+    let t = TestApp::new().await;
+    let yaml = "review:\n  script: x\n  environment:\n    name: review/$CI_COMMIT_REF_NAME\n";
+    t.project_with_ci(yaml).await;
+    let runner = t.instance_runner().await;
+    let job = t.claim(&runner).await;
+    assert_eq!(
+        job.variable("CI_ENVIRONMENT_SLUG").as_deref(),
+        Some("review-main-yi2y9f")
+    );
+    let answer = t
+        .get("/api/v4/job/allowed_agents")
+        .job_token(&job.token)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(
+        answer["environment"],
+        json!({ "tier": "development", "slug": "review-main-yi2y9f" })
+    );
+}
+
+/// A job entity without the values that grow with the clock while a job waits or runs.
+fn without_clock(mut job: Value) -> Value {
+    if let Some(object) = job.as_object_mut() {
+        object.remove("duration");
+        object.remove("queued_duration");
+    }
+    job
+}
+
+#[tokio::test]
+async fn every_job_answer_is_exactly_the_job_entity_of_e6() {
+    let spec = Spec::new().await;
+    let maintainer = member(&spec.t, spec.project(), "maintainer", MAINTAINER).await;
+    // E4 answers the token's job exactly as E6 shows it.
+    let running = spec.running_job().await;
+    let current = current_job_by_header(&spec, &running).await;
+    assert_eq!(
+        without_clock(current),
+        without_clock(spec.job_entity(running.id).await)
+    );
+    // E8 on a finished job: the job as it is.
+    let cancel = spec
+        .t
+        .post(&spec.path(&format!("/jobs/{}/cancel", spec.job)))
+        .token(&spec.user.token)
+        .await
+        .expect_status(StatusCode::CREATED)
+        .job();
+    assert_eq!(cancel, spec.job_entity(spec.job).await);
+    // E9: the new job.
+    let retried = spec
+        .t
+        .post(&spec.path(&format!("/jobs/{}/retry", spec.job)))
+        .token(&spec.user.token)
+        .await
+        .expect_status(StatusCode::CREATED)
+        .job();
+    let new_id = retried["id"].as_i64().expect("id");
+    assert_eq!(
+        without_clock(retried),
+        without_clock(spec.job_entity(new_id).await)
+    );
+    // E10: the erased job.
+    spec.t.succeed(&running).await;
+    let second = second_job(&spec).await;
+    let erased = erase(&spec, &maintainer.token, second)
+        .await
+        .expect_status(StatusCode::CREATED)
+        .job();
+    assert_eq!(erased, spec.job_entity(second).await);
+    // E11: the played job.
+    spec.push("manual:\n  script: x\n  when: manual\n  tags: [nobody]\n")
+        .await;
+    let manual = list_jobs(&spec, Some(ROOT_TOKEN), "?scope=manual")
+        .await
+        .expect_status(StatusCode::OK)
+        .jobs()[0]["id"]
+        .as_i64()
+        .expect("id");
+    let played = play(&spec, &spec.user.token, manual, None)
+        .await
+        .expect_status(StatusCode::OK)
+        .job();
+    assert_eq!(
+        without_clock(played),
+        without_clock(spec.job_entity(manual).await)
+    );
 }
