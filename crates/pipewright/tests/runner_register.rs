@@ -273,14 +273,15 @@ async fn register_writes_a_private_config_that_runs_jobs() -> TestResult {
     });
     let graceful = stopped.await??;
     result?;
-    // tracing writes to stdout.
     let logs = format!(
         "{}{}",
         std::fs::read_to_string(&log_path)?,
         std::fs::read_to_string(&err_path)?
     );
     assert!(graceful, "{logs}");
-    assert!(logs.contains("runner verified"), "{logs}");
+    // Logs go to stderr.
+    let stderr = std::fs::read_to_string(&err_path)?;
+    assert!(stderr.contains("runner verified"), "{logs}");
     assert!(logs.contains("job finished"), "{logs}");
     assert!(!logs.contains(&token), "{logs}");
 
