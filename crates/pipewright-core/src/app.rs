@@ -25,6 +25,9 @@ pub struct Config {
     pub max_artifact_unpacked_size: u64,
     /// `expire_in` when an upload gives none, in seconds; `None` keeps artifacts forever.
     pub default_artifacts_expire_in: Option<u64>,
+    /// GitLab's `ci_jobs_trace_size_limit` in MiB (default 100; 0 = unlimited): a log chunk
+    /// that would reach it fails the job with `trace_size_exceeded`.
+    pub max_trace_size_mb: u64,
 }
 
 impl Config {
@@ -38,6 +41,7 @@ impl Config {
             max_artifact_size: 100 * 1024 * 1024,
             max_artifact_unpacked_size: 4 * 1024 * 1024 * 1024,
             default_artifacts_expire_in: Some(crate::artifacts::DEFAULT_EXPIRE_IN_SECS),
+            max_trace_size_mb: 100,
         }
     }
 

@@ -122,6 +122,8 @@ pub async fn update_job(
             current.map(|job| job.status).unwrap_or(job.status),
         ));
     }
+    // The job stopped running: its log takes no more chunks.
+    app.traces.close(job.id);
     match update.status {
         Status::Failed => {
             if let Some(failed) = app.store.job_by_id_fresh(job.id).await? {
@@ -167,6 +169,9 @@ pub async fn append_trace(
     mut chunk: Vec<u8>,
 ) -> Result<TraceOutcome> {
     let job = authenticate_job(app, job_id, token).await?;
+    if exceeds_size_limit(app.config.max_trace_size_mb, start, chunk.len()) {
+        return Err(drop_for_size(app, &job).await);
+    }
     mask(&mut chunk, token.as_bytes());
     crate::runner_token_mask::mask_runner_tokens(app, &mut chunk).await?;
     let outcome = app
@@ -193,6 +198,47 @@ pub async fn append_trace(
     })
 }
 
+/// GitLab's `ci_jobs_trace_size_limit` check: the end of the chunk, in whole MiB, must stay
+/// below the limit (so a log never reaches it). It is checked before the range, as GitLab
+/// does, so an oversized chunk fails the job even at a wrong offset.
+fn exceeds_size_limit(limit_mb: u64, start: u64, len: usize) -> bool {
+    let end = start.saturating_add(len as u64);
+    limit_mb > 0 && end / (1024 * 1024) >= limit_mb
+}
+
+/// Fails the job with `trace_size_exceeded` (GitLab's `build.drop`) and gives the plain 403
+/// GitLab answers: the runner aborts, and later calls see `Job-Status: failed`.
+async fn drop_for_size(app: &App, job: &Job) -> Error {
+    let forbidden = Error::JobForbidden {
+        job_status: None,
+        message: "403 Forbidden".into(),
+    };
+    let mut update = state_after(job, Status::Failed, pipewright_store::now_ms());
+    update.failure_reason = Some("trace_size_exceeded".into());
+    let dropped = async {
+        if !app
+            .store
+            .update_job_state(job.id, job.status, &update)
+            .await?
+        {
+            return Ok(());
+        }
+        app.traces.close(job.id);
+        if let Some(failed) = app.store.job_by_id_fresh(job.id).await?
+            && crate::auto_retry::retry_if_allowed(app, &failed)
+                .await?
+                .is_none()
+        {
+            crate::pipeline_actions::after_counted_failure(app, &failed).await?;
+        }
+        process_pipeline(app, job.pipeline_id).await
+    };
+    match dropped.await {
+        Ok(()) => forbidden,
+        Err(err) => err,
+    }
+}
+
 /// Replaces every occurrence of `secret` in `bytes` with `x`s.
 fn mask(bytes: &mut [u8], secret: &[u8]) {
     if secret.len() < 8 || bytes.len() < secret.len() {
@@ -211,7 +257,17 @@ fn mask(bytes: &mut [u8], secret: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use super::mask;
+    use super::{exceeds_size_limit, mask};
+
+    #[test]
+    fn the_size_limit_counts_whole_mib_of_the_chunk_end() {
+        const MIB: u64 = 1024 * 1024;
+        assert!(!exceeds_size_limit(100, 0, 4096));
+        assert!(!exceeds_size_limit(100, 100 * MIB - 4096, 4095));
+        assert!(exceeds_size_limit(100, 100 * MIB - 4096, 4096));
+        assert!(exceeds_size_limit(1, MIB, 1));
+        assert!(!exceeds_size_limit(0, u64::MAX - 1, 4096));
+    }
 
     #[test]
     fn masking_keeps_lengths() {

@@ -63,6 +63,13 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Server> {
     let mut config = Config::new(&args.data_dir, &external_url);
     config.long_poll = Duration::from_secs(args.long_polling_timeout);
     artifact_settings(&mut config)?;
+    // GitLab's plan limit `ci_jobs_trace_size_limit`, in MiB (0 = unlimited).
+    if let Ok(text) = std::env::var("PIPEWRIGHT_CI_JOBS_TRACE_SIZE_LIMIT") {
+        config.max_trace_size_mb = text
+            .trim()
+            .parse()
+            .context("PIPEWRIGHT_CI_JOBS_TRACE_SIZE_LIMIT must be a number of MiB")?;
+    }
     let app = App::new(store, config)?;
 
     match bootstrap_root(&app, args.initial_root_token.as_deref()).await? {
