@@ -1,5 +1,6 @@
 //! Runner registration and the runner side of the protocol: verify, request a job.
 
+use pipewright_domain::Status;
 use pipewright_protocol::{JobRequest, JobResponse, RunnerInfo};
 use pipewright_store::model::{Job, Runner};
 use pipewright_store::{JobClaim, NewRunner, RunnerContact};
@@ -156,9 +157,32 @@ pub(crate) fn contact_of(info: &RunnerInfo) -> RunnerContact {
     }
 }
 
+/// How stale `contacted_at` may get before a contact writes it again. GitLab keeps the
+/// heartbeat in a cache and persists it far less often; a runner counts as online for
+/// hours, so a minute is invisible, and a busy runner no longer costs a write per request.
+const CONTACT_EVERY_MS: i64 = 60_000;
+
 async fn record_contact(app: &App, runner: &Runner, info: Option<&RunnerInfo>) -> Result<()> {
     let contact = info.map(contact_of).unwrap_or_default();
+    let recent = runner
+        .contacted_at
+        .is_some_and(|at| pipewright_store::now_ms().saturating_sub(at) < CONTACT_EVERY_MS);
+    if recent && !contact_changes(runner, &contact) {
+        return Ok(());
+    }
     Ok(app.store.touch_runner(runner.id, &contact).await?)
+}
+
+/// Whether `contact` reports something the runner's record does not say yet (a field it
+/// leaves out keeps its stored value).
+fn contact_changes(runner: &Runner, contact: &RunnerContact) -> bool {
+    let differs = |new: &Option<String>, old: &Option<String>| new.is_some() && new != old;
+    differs(&contact.name, &runner.name)
+        || differs(&contact.version, &runner.version)
+        || differs(&contact.revision, &runner.revision)
+        || differs(&contact.platform, &runner.platform)
+        || differs(&contact.architecture, &runner.architecture)
+        || differs(&contact.executor, &runner.executor)
 }
 
 /// `POST /runners/verify`.
@@ -188,6 +212,11 @@ pub enum JobRequestOutcome {
 
 /// How many pending jobs one scan looks at before giving up.
 const SCAN_LIMIT: i64 = 200;
+
+/// Runners start their claims at different places among the first this-many eligible jobs,
+/// so that concurrent runners rarely race for the same job (order stays oldest-first within
+/// that window).
+const SPREAD: usize = 64;
 
 /// `POST /jobs/request`: hands the oldest eligible pending job to the runner, atomically.
 pub async fn request_job(
@@ -226,17 +255,35 @@ pub async fn request_job(
             last_update: version,
         });
     }
-    let candidates = app.store.pending_jobs(0, SCAN_LIMIT).await?;
+    // Only ids, projects and tags: the scan runs on the read pool and leaves the writer
+    // to the claims.
+    let eligible: Vec<i64> = app
+        .store
+        .pending_job_candidates(0, SCAN_LIMIT)
+        .await?
+        .into_iter()
+        .filter(|candidate| {
+            runner_may_take(&runner, candidate.project_id, &candidate.tag_list, true)
+        })
+        .map(|candidate| candidate.id)
+        .collect();
+    let start = spread_start(runner.id, eligible.len());
     let mut lost_race = false;
-    for job in candidates
-        .iter()
-        .filter(|job| runner_can_pick(&runner, job))
-    {
-        if !crate::runner_scope::may_run(app, &runner, job).await? {
+    for &job_id in eligible[start..].iter().chain(&eligible[..start]) {
+        let Some(job) = app.store.job_by_id(job_id).await? else {
+            continue;
+        };
+        if job.status != Status::Pending {
+            lost_race = true;
+            continue;
+        }
+        if !runner_can_pick(&runner, &job)
+            || !crate::runner_scope::may_run(app, &runner, &job).await?
+        {
             continue;
         }
         // GitLab drops a job whose dependencies lost their artifacts instead of handing it out.
-        if crate::artifacts::fail_if_missing_dependency(app, job).await? {
+        if crate::artifacts::fail_if_missing_dependency(app, &job).await? {
             continue;
         }
         let token = generate(JOB_TOKEN_PREFIX);
@@ -245,10 +292,10 @@ pub async fn request_job(
             .as_ref()
             .and_then(|info| info.features.cancel_gracefully)
             .unwrap_or(false);
-        let timeout = effective_timeout(app, job, &runner);
+        let timeout = effective_timeout(app, &job, &runner);
         let claimed = app
             .store
-            .claim_job(
+            .claim_pending_job(
                 job.id,
                 &JobClaim {
                     runner_id: runner.id,
@@ -259,10 +306,10 @@ pub async fn request_job(
                 },
             )
             .await?;
-        if !claimed {
+        let Some(claimed_job) = claimed else {
             lost_race = true;
             continue;
-        }
+        };
         // The job is committed to this runner now: a failed bookkeeping write must not
         // turn into a 5xx (the runner would never learn about the job).
         if let Some(manager) = &manager
@@ -270,12 +317,16 @@ pub async fn request_job(
         {
             tracing::warn!(job_id = job.id, %err, "could not record the runner manager");
         }
-        crate::processing::process_pipeline(app, job.pipeline_id).await?;
-        let claimed_job = app
+        // A job that starts running makes its pipeline `running` and advances nothing else,
+        // so a pipeline already running needs no processing (and no pipeline lock).
+        let pipeline_running = app
             .store
-            .job_by_id(job.id)
+            .pipeline_by_id(job.pipeline_id)
             .await?
-            .ok_or_else(|| Error::internal("claimed job vanished"))?;
+            .is_some_and(|pipeline| pipeline.status == Status::Running);
+        if !pipeline_running {
+            crate::processing::process_pipeline(app, job.pipeline_id).await?;
+        }
         let response = payload::build(app, &claimed_job, &runner, &token).await?;
         return Ok(JobRequestOutcome::Job(Box::new(response)));
     }
@@ -287,21 +338,37 @@ pub async fn request_job(
     })
 }
 
+/// Where a runner starts among `eligible` jobs: a fixed place per runner within the first
+/// [`SPREAD`], so concurrent runners fan out over the head of the queue.
+fn spread_start(runner_id: i64, eligible: usize) -> usize {
+    let window = eligible.min(SPREAD);
+    if window == 0 {
+        return 0;
+    }
+    // Fibonacci hashing: consecutive runner ids land far apart.
+    let mixed = (runner_id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+    usize::try_from(mixed % window as u64).unwrap_or(0)
+}
+
 /// Tags, untagged jobs, runner scope and pausing (runner-protocol.md §6).
 pub fn runner_can_pick(runner: &Runner, job: &Job) -> bool {
-    if runner.paused || !job.is_build() {
+    runner_may_take(runner, job.project_id, &job.tag_list, job.is_build())
+}
+
+fn runner_may_take(runner: &Runner, project_id: i64, tag_list: &[String], is_build: bool) -> bool {
+    if runner.paused || !is_build {
         return false;
     }
     let scope_ok = match runner.runner_type.as_str() {
-        "project_type" => runner.project_id == Some(job.project_id),
+        "project_type" => runner.project_id == Some(project_id),
         // The project's ancestry is checked by `runner_scope::may_run`.
         "group_type" => runner.group_id.is_some(),
         _ => true,
     };
-    let tags_ok = if job.tag_list.is_empty() {
+    let tags_ok = if tag_list.is_empty() {
         runner.run_untagged
     } else {
-        job.tag_list.iter().all(|tag| runner.tag_list.contains(tag))
+        tag_list.iter().all(|tag| runner.tag_list.contains(tag))
     };
     scope_ok && tags_ok
 }

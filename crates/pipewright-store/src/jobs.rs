@@ -186,6 +186,14 @@ impl JobStateUpdate {
     }
 }
 
+/// A pending build as a runner's scan first sees it (see [`Store::pending_job_candidates`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCandidate {
+    pub id: i64,
+    pub project_id: i64,
+    pub tag_list: Vec<String>,
+}
+
 /// What a runner's claim writes onto a pending job.
 pub struct JobClaim<'a> {
     pub runner_id: i64,
@@ -408,6 +416,57 @@ impl Store {
         .fetch_all(&self.write)
         .await?;
         into_jobs(rows)
+    }
+
+    /// The oldest pending builds, as much of them as choosing one takes: id, project and
+    /// tags. Read from the read pool, so a scan never waits for the writer; the claim
+    /// re-checks the status.
+    pub async fn pending_job_candidates(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<PendingCandidate>, StoreError> {
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+            "SELECT id, project_id, tag_list FROM jobs WHERE status = 'pending' AND kind = 'build' AND id > $1
+             ORDER BY id LIMIT $2",
+        )
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter()
+            .map(|(id, project_id, tag_list)| {
+                Ok(PendingCandidate {
+                    id,
+                    project_id,
+                    tag_list: serde_json::from_str(&tag_list).map_err(corrupt)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Hands a pending job to a runner in one statement and returns the job as claimed;
+    /// `None` when another runner was first (or the job left `pending` meanwhile).
+    pub async fn claim_pending_job(
+        &self,
+        job_id: i64,
+        claim: &JobClaim<'_>,
+    ) -> Result<Option<Job>, StoreError> {
+        let row: Option<JobRow> = sqlx::query_as(&format!(
+            "UPDATE jobs SET status = 'running', runner_id = $1, token_hash = $2, cancel_gracefully = $3,
+                timeout = $4, started_at = $5, updated_at = $5
+             WHERE id = $6 AND status = 'pending'
+             RETURNING {JOB_COLUMNS}"
+        ))
+        .bind(claim.runner_id)
+        .bind(claim.token_hash)
+        .bind(claim.cancel_gracefully)
+        .bind(claim.timeout)
+        .bind(claim.started_at)
+        .bind(job_id)
+        .fetch_optional(&self.write)
+        .await?;
+        row.map(Job::try_from).transpose()
     }
 
     /// Atomically hands a pending job to a runner; false when another runner was first.
