@@ -36,6 +36,7 @@ pub mod project_features;
 pub mod project_settings;
 pub mod projects;
 pub mod protected_refs;
+pub mod protected_tags;
 pub mod queue;
 pub mod repository;
 pub mod resource_groups;

@@ -10,6 +10,7 @@ use crate::App;
 use crate::abilities::{DEVELOPER, MAINTAINER, ProjectAccess};
 use crate::auth::Actor;
 use crate::error::{Error, Result};
+use crate::protected_tags::TagRules;
 
 pub const NO_ACCESS: i32 = 0;
 pub const ADMIN_ACCESS: i32 = 60;
@@ -115,7 +116,7 @@ impl BranchRules {
 
 /// Whether the caller's role reaches a rule's level. "No one" stops everybody, admins
 /// included; "Admins" only lets administrators through.
-fn reaches(access: &ProjectAccess, level: i32) -> bool {
+pub(crate) fn reaches(access: &ProjectAccess, level: i32) -> bool {
     match level {
         NO_ACCESS => false,
         ADMIN_ACCESS => access.admin,
@@ -123,19 +124,46 @@ fn reaches(access: &ProjectAccess, level: i32) -> bool {
     }
 }
 
-/// `CI_COMMIT_REF_PROTECTED`: branches matching a rule (tags have no protection rules yet).
+/// Whether a ref is protected: a branch matching a protected branch rule, or a tag
+/// matching a protected tag rule (`CI_COMMIT_REF_PROTECTED`, `ref_protected` runners).
+pub async fn ref_protected(app: &App, project_id: i64, ref_name: &str, tag: bool) -> Result<bool> {
+    if tag {
+        return Ok(TagRules::load(app, project_id)
+            .await?
+            .is_protected(ref_name));
+    }
+    Ok(BranchRules::load(app, project_id)
+        .await?
+        .is_protected(ref_name))
+}
+
+/// Whether the caller may update a ref, as the protected-ref part of the job abilities
+/// asks (jobs-api.md §2.1): any unprotected ref; a protected branch with push or merge
+/// rights to it; a protected tag with the right to create it.
+pub async fn may_update_ref(
+    app: &App,
+    access: &ProjectAccess,
+    ref_name: &str,
+    tag: bool,
+) -> Result<bool> {
+    if tag {
+        let rules = TagRules::load(app, access.project.id).await?;
+        return Ok(!rules.is_protected(ref_name) || rules.can_create(access, ref_name));
+    }
+    let rules = BranchRules::load(app, access.project.id).await?;
+    Ok(!rules.is_protected(ref_name)
+        || rules.can_push(access, ref_name)
+        || rules.can_merge(access, ref_name))
+}
+
+/// `CI_COMMIT_REF_PROTECTED`: see [`ref_protected`].
 pub async fn is_ref_protected(
     app: &App,
     project: &Project,
     ref_name: &str,
     tag: bool,
 ) -> Result<bool> {
-    if tag {
-        return Ok(false);
-    }
-    Ok(BranchRules::load(app, project.id)
-        .await?
-        .is_protected(ref_name))
+    ref_protected(app, project.id, ref_name, tag).await
 }
 
 /// Whether the repository has no commits yet. GitLab then treats every branch as protected
@@ -177,8 +205,15 @@ pub async fn push_rejection(
     changes: &[RefChange],
 ) -> Result<Option<String>> {
     let rules = BranchRules::load(app, access.project.id).await?;
+    let tags = TagRules::load(app, access.project.id).await?;
     let empty = repository_is_empty(app, access.project.id).await?;
     for change in changes {
+        if let Some(tag) = change.name.strip_prefix("refs/tags/") {
+            if let Some(message) = tag_rejection(&tags, access, change, tag) {
+                return Ok(Some(message.into()));
+            }
+            continue;
+        }
         let Some(branch) = change.name.strip_prefix("refs/heads/") else {
             continue;
         };
@@ -216,6 +251,33 @@ pub async fn push_rejection(
     Ok(None)
 }
 
+/// GitLab's protected tag checks of a push (`Gitlab::Checks::TagCheck`): protected tags are
+/// never moved, deleted only from the web interface, created by those a rule admits.
+fn tag_rejection(
+    tags: &TagRules,
+    access: &ProjectAccess,
+    change: &RefChange,
+    tag: &str,
+) -> Option<&'static str> {
+    if !tags.is_protected(tag) {
+        return None;
+    }
+    let created = is_zero(&change.old);
+    let deleted = is_zero(&change.new);
+    if !created && !deleted {
+        return Some("Protected tags cannot be updated.");
+    }
+    if deleted {
+        return Some(if access.can_admin_project() {
+            "You can only delete protected tags using the web interface."
+        } else {
+            "You are not allowed to delete protected tags from this project. Only a project maintainer or owner can delete a protected tag."
+        });
+    }
+    (!tags.can_create(access, tag))
+        .then_some("You are not allowed to create this tag as it is protected.")
+}
+
 /// Replaces the `CI_COMMIT_REF_PROTECTED` that [`crate::variables::pipeline_variables`]
 /// approximates (it cannot query the rules) with the answer of the project's rules.
 pub async fn set_ref_protected_variable(
@@ -235,34 +297,28 @@ pub async fn set_ref_protected_variable(
 }
 
 /// The protected-ref part of `cancel_build`, `retry_job`, `play_job` (and of `erase_build`
-/// for Maintainers): a job on a protected branch needs push or merge rights to it.
+/// for Maintainers): a job on a protected branch needs push or merge rights to it, one on a
+/// protected tag the right to create the tag.
 pub async fn may_act_on_job_ref(app: &App, access: &ProjectAccess, job: &Job) -> Result<bool> {
-    if job.tag {
-        return Ok(true);
-    }
-    let rules = BranchRules::load(app, access.project.id).await?;
-    Ok(!rules.is_protected(&job.ref_name)
-        || rules.can_push(access, &job.ref_name)
-        || rules.can_merge(access, &job.ref_name))
+    may_update_ref(app, access, &job.ref_name, job.tag).await
 }
 
 /// GitLab's `allowed_to_write_ref?` for running a pipeline: a protected branch needs push
-/// or merge rights (tags have no protection rules here).
+/// or merge rights, a protected tag (a ref that names a tag and no branch) the right to
+/// create it.
 pub async fn may_write_ref(app: &App, access: &ProjectAccess, ref_name: &str) -> Result<bool> {
-    let rules = BranchRules::load(app, access.project.id).await?;
-    Ok(!rules.is_protected(ref_name)
-        || rules.can_push(access, ref_name)
-        || rules.can_merge(access, ref_name))
+    let repo = app.repository(access.project.id);
+    let name = ref_name.to_owned();
+    let tag = tokio::task::spawn_blocking(move || -> Result<bool> {
+        Ok(!repo.is_branch(&name)? && repo.is_tag(&name)?)
+    })
+    .await??;
+    may_update_ref(app, access, ref_name, tag).await
 }
 
-/// Whether the job's ref is a protected branch.
+/// Whether the job's ref is a protected branch or tag.
 pub async fn job_ref_protected(app: &App, job: &Job) -> Result<bool> {
-    if job.tag {
-        return Ok(false);
-    }
-    Ok(BranchRules::load(app, job.project_id)
-        .await?
-        .is_protected(&job.ref_name))
+    ref_protected(app, job.project_id, &job.ref_name, job.tag).await
 }
 
 /// Protects the default branch of a new project: Maintainers push and merge, as GitLab's

@@ -47,6 +47,16 @@ pub struct Namespace {
     pub created_at: i64,
 }
 
+/// A protected tag rule: a tag name or `*` pattern and who may create matching tags.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ProtectedTag {
+    pub id: i64,
+    pub project_id: i64,
+    pub name: String,
+    pub create_access_level: i32,
+    pub created_at: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Project {
     pub id: i64,

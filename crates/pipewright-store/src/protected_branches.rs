@@ -1,5 +1,6 @@
 //! Protected branches: names or wildcard patterns with push/merge access levels.
 
+use crate::model::ProtectedTag;
 use crate::{Store, StoreError, now_ms};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -94,5 +95,62 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.write)
         .await?)
+    }
+}
+
+const TAG_COLUMNS: &str = "id, project_id, name, create_access_level, created_at";
+
+/// Protected tags live beside protected branches: same patterns, one level (create).
+impl Store {
+    /// Fails with [`StoreError::Duplicate`] when the project already protects `name`.
+    pub async fn create_protected_tag(
+        &self,
+        project_id: i64,
+        name: &str,
+        create_access_level: i32,
+    ) -> Result<ProtectedTag, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "INSERT INTO protected_tags (project_id, name, create_access_level, created_at)
+             VALUES ($1, $2, $3, $4) RETURNING {TAG_COLUMNS}"
+        ))
+        .bind(project_id)
+        .bind(name)
+        .bind(create_access_level)
+        .bind(now_ms())
+        .fetch_one(&self.write)
+        .await?)
+    }
+
+    /// Every protected tag rule of a project, oldest first.
+    pub async fn protected_tags(&self, project_id: i64) -> Result<Vec<ProtectedTag>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {TAG_COLUMNS} FROM protected_tags WHERE project_id = $1 ORDER BY id"
+        ))
+        .bind(project_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// The rule with exactly this name (wildcards included).
+    pub async fn protected_tag_by_name(
+        &self,
+        project_id: i64,
+        name: &str,
+    ) -> Result<Option<ProtectedTag>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {TAG_COLUMNS} FROM protected_tags WHERE project_id = $1 AND name = $2"
+        ))
+        .bind(project_id)
+        .bind(name)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    pub async fn delete_protected_tag(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM protected_tags WHERE id = $1")
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 }

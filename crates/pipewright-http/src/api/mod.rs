@@ -14,6 +14,7 @@ mod pipelines;
 mod project_settings;
 mod projects;
 mod protected_branches;
+mod protected_tags;
 mod repository;
 mod runner_api;
 mod runner_management;
@@ -178,6 +179,14 @@ pub fn router(app: App) -> Router {
             get(protected_branches::get)
                 .patch(protected_branches::update)
                 .delete(protected_branches::delete),
+        )
+        .route(
+            "/projects/{id}/protected_tags",
+            get(protected_tags::list).post(protected_tags::create),
+        )
+        .route(
+            "/projects/{id}/protected_tags/{name}",
+            get(protected_tags::get).delete(protected_tags::delete),
         )
         .route(
             "/projects/{id}/job_token_scope",

@@ -11,6 +11,7 @@ pub mod pipeline;
 pub mod project;
 pub mod project_identity;
 pub mod protected_branch;
+pub mod protected_tag;
 pub mod runner;
 pub mod trigger;
 pub mod user;

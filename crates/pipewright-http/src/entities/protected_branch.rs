@@ -14,7 +14,7 @@ pub struct AccessLevelEntity {
 }
 
 impl AccessLevelEntity {
-    fn new(id: i64, level: i32) -> AccessLevelEntity {
+    pub(crate) fn new(id: i64, level: i32) -> AccessLevelEntity {
         AccessLevelEntity {
             id,
             access_level: level,
