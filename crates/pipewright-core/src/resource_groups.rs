@@ -1,14 +1,18 @@
 //! `resource_group` (ci-yaml.md §3.18): at most one job per group and project is executing;
-//! the others wait in `waiting_for_resource` and are assigned, oldest first (GitLab's default
-//! `unordered` mode picks in id order too), when the holder finishes.
+//! the others wait in `waiting_for_resource`. When the holder finishes, the group's process
+//! mode chooses who is next ([`pipewright_domain::resource_group::next_holder`]); the mode is
+//! read and set through the resource groups API.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use pipewright_domain::Status;
+use pipewright_domain::resource_group::{Candidate, ProcessMode, next_holder};
+pub use pipewright_store::ResourceGroup;
 use tokio::sync::Mutex;
 
 use crate::App;
-use crate::error::Result;
+use crate::abilities::ProjectAccess;
+use crate::error::{Error, Result};
 use crate::job_options::ProcessingOptions;
 use crate::processing::{process_locked, state_after};
 
@@ -21,10 +25,17 @@ const HOLDING: [Status; 5] = [
     Status::WaitingForCallback,
 ];
 
+/// Jobs that will want their group's resource (the ordered modes wait for them).
+const UPCOMING: [Status; 3] = [
+    Status::Created,
+    Status::Scheduled,
+    Status::WaitingForResource,
+];
+
 /// Bounds the cascade (an assignment may let processing queue more waiters elsewhere).
 const MAX_ROUNDS: usize = 8;
 
-/// Hands every free resource of the project to its oldest waiter.
+/// Hands every free resource of the project to the job its process mode picks.
 pub async fn assign(app: &App, project_id: i64) -> Result<()> {
     for _ in 0..MAX_ROUNDS {
         let touched = assign_once(app, project_id).await?;
@@ -45,15 +56,22 @@ static ASSIGNING: Mutex<()> = Mutex::const_new(());
 /// One assignment round; returns the pipelines whose jobs moved.
 async fn assign_once(app: &App, project_id: i64) -> Result<BTreeSet<i64>> {
     let _guard = ASSIGNING.lock().await;
-    let waiting = app
-        .store
-        .project_jobs_in(project_id, &[Status::WaitingForResource])
-        .await?;
     let mut touched = BTreeSet::new();
-    if waiting.is_empty() {
+    let upcoming = app.store.project_jobs_in(project_id, &UPCOMING).await?;
+    if !upcoming
+        .iter()
+        .any(|job| job.status == Status::WaitingForResource)
+    {
         return Ok(touched);
     }
-    let mut held: HashSet<String> = app
+    // Group → its upcoming jobs, in id order.
+    let mut groups: BTreeMap<String, Vec<&pipewright_store::model::Job>> = BTreeMap::new();
+    for job in &upcoming {
+        if let Some(group) = ProcessingOptions::of(job).resource_group {
+            groups.entry(group).or_default().push(job);
+        }
+    }
+    let held: HashSet<String> = app
         .store
         .project_jobs_in(project_id, &HOLDING)
         .await?
@@ -62,21 +80,51 @@ async fn assign_once(app: &App, project_id: i64) -> Result<BTreeSet<i64>> {
         .collect();
     let now = pipewright_store::now_ms();
     let mut enqueued = false;
-    for job in &waiting {
-        let Some(group) = ProcessingOptions::of(job).resource_group else {
-            // A waiter without a group (config changed under it) needs no resource.
-            continue;
-        };
-        if held.contains(&group) {
+    for (key, jobs) in &groups {
+        if held.contains(key) || !jobs.iter().any(|j| j.status == Status::WaitingForResource) {
             continue;
         }
+        let group = app.store.ensure_resource_group(project_id, key).await?;
+        let mode = group
+            .process_mode
+            .parse::<ProcessMode>()
+            .unwrap_or_default();
+        let candidates: Vec<Candidate> = jobs
+            .iter()
+            .map(|job| Candidate {
+                id: job.id,
+                pipeline_id: job.pipeline_id,
+                status: job.status,
+            })
+            .collect();
+        let Some(next) = next_holder(mode, &candidates) else {
+            continue;
+        };
+        let Some(job) = jobs.iter().find(|job| job.id == next) else {
+            continue;
+        };
         let update = state_after(job, Status::Pending, now);
         if app
             .store
             .update_job_state(job.id, Status::WaitingForResource, &update)
             .await?
         {
-            held.insert(group);
+            touched.insert(job.pipeline_id);
+            enqueued = true;
+        }
+    }
+    // A waiter whose group vanished from its options (config changed under it) needs no
+    // resource.
+    for job in upcoming.iter().filter(|job| {
+        job.status == Status::WaitingForResource
+            && ProcessingOptions::of(job).resource_group.is_none()
+    }) {
+        let update = state_after(job, Status::Pending, now);
+        if app
+            .store
+            .update_job_state(job.id, Status::WaitingForResource, &update)
+            .await?
+        {
             touched.insert(job.pipeline_id);
             enqueued = true;
         }
@@ -85,4 +133,64 @@ async fn assign_once(app: &App, project_id: i64) -> Result<BTreeSet<i64>> {
         app.queue.tick();
     }
     Ok(touched)
+}
+
+// ---- resource groups API (`/projects/:id/resource_groups`) ------------------------------
+
+/// GitLab's `read_resource_group` / `update_resource_group`: Developer+ with CI/CD on.
+fn require_access(access: &ProjectAccess) -> Result<()> {
+    if access.can_update_build() {
+        Ok(())
+    } else {
+        Err(Error::forbidden())
+    }
+}
+
+/// Grape's `not_found!` without a resource name.
+fn not_found() -> Error {
+    Error::NotFound("404 Not Found".to_owned())
+}
+
+/// `GET /projects/:id/resource_groups`.
+pub async fn list_resource_groups(app: &App, access: &ProjectAccess) -> Result<Vec<ResourceGroup>> {
+    require_access(access)?;
+    Ok(app.store.resource_groups(access.project.id).await?)
+}
+
+/// `GET /projects/:id/resource_groups/:key`.
+pub async fn find_resource_group(
+    app: &App,
+    access: &ProjectAccess,
+    key: &str,
+) -> Result<ResourceGroup> {
+    require_access(access)?;
+    app.store
+        .resource_group(access.project.id, key)
+        .await?
+        .ok_or_else(not_found)
+}
+
+/// `PUT /projects/:id/resource_groups/:key` with `process_mode`; a changed mode applies to
+/// the next assignment, which is attempted at once.
+pub async fn update_resource_group(
+    app: &App,
+    access: &ProjectAccess,
+    key: &str,
+    process_mode: Option<&str>,
+) -> Result<ResourceGroup> {
+    require_access(access)?;
+    let current = find_resource_group(app, access, key).await?;
+    let Some(mode) = process_mode else {
+        return Ok(current);
+    };
+    let mode = mode
+        .parse::<ProcessMode>()
+        .map_err(|_| Error::Param("process_mode does not have a valid value".to_owned()))?;
+    let updated = app
+        .store
+        .set_resource_group_process_mode(access.project.id, key, mode.as_str())
+        .await?
+        .ok_or_else(not_found)?;
+    assign(app, access.project.id).await?;
+    Ok(updated)
 }

@@ -11,6 +11,7 @@
 //! | [`processing`] | `Ci::PipelineProcessing::AtomicProcessingService`, `Ci::ProcessBuildService` | ci-yaml.md §5, §3.5–3.9 |
 //! | [`state`] | `CommitStatus`/`Ci::Build` state machines | jobs-api.md §3 |
 //! | [`pipeline`] | `Ci::CancelPipelineService`, `ResetSkippedJobsService`, `PlayBuildService`, `RetryPipelineService` | ci-yaml.md §5, §7 |
+//! | [`resource_group`] | `Ci::ResourceGroup#upcoming_processables` | ci-yaml.md §3.18 |
 //! | [`pipeline_timing`] | `Ci::Pipeline` callbacks, `Gitlab::Ci::Pipeline::Duration` | |
 //! | [`failure`] | `failure_reason` enum, `Gitlab::Ci::Build::AutoRetry` | ci-yaml.md §3.14, §8 |
 //! | [`slug`] | `Gitlab::Utils.slugify` | ci-yaml.md §10 |
@@ -27,6 +28,7 @@ pub mod failure;
 pub mod pipeline;
 pub mod pipeline_timing;
 pub mod processing;
+pub mod resource_group;
 pub mod slug;
 pub mod state;
 pub mod status;

@@ -1320,3 +1320,69 @@ async fn include_project_reads_another_project_with_the_users_access() {
         .await
         .expect_status(StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn resource_group_process_mode_picks_the_next_holder() {
+    let t = TestApp::new().await;
+    let yaml = "workflow:\n  auto_cancel:\n    on_new_commit: none\ndeploy:\n  script: ship\n  resource_group: production\n";
+    let ci = t.project_with_ci(yaml).await;
+    let mut pipelines = vec![ci.pipeline_id];
+    for _ in 0..2 {
+        let created = t
+            .post(&format!("/api/v4/projects/{}/pipeline", ci.project_id))
+            .token(ROOT_TOKEN)
+            .json(json!({ "ref": "main" }))
+            .await
+            .expect_status(StatusCode::CREATED)
+            .json();
+        pipelines.push(created["id"].as_i64().expect("id"));
+    }
+    let groups_path = format!("/api/v4/projects/{}/resource_groups", ci.project_id);
+    let groups = t
+        .get(&groups_path)
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(groups.as_array().map(Vec::len), Some(1), "{groups}");
+    assert_eq!(groups[0]["key"], "production");
+    assert_eq!(groups[0]["process_mode"], "unordered");
+
+    let group_path = format!("{groups_path}/production");
+    let bad = t
+        .put(&group_path)
+        .token(ROOT_TOKEN)
+        .json(json!({ "process_mode": "fifo" }))
+        .await
+        .expect_status(StatusCode::BAD_REQUEST)
+        .json();
+    assert_eq!(
+        bad,
+        json!({ "error": "process_mode does not have a valid value" })
+    );
+    t.get(&format!("{groups_path}/staging"))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+    let updated = t
+        .put(&group_path)
+        .token(ROOT_TOKEN)
+        .json(json!({ "process_mode": "newest_first" }))
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(updated["process_mode"], "newest_first");
+
+    // The first pipeline holds the resource; newest_first then skips the middle one.
+    let runner = t.instance_runner().await;
+    let mut order = Vec::new();
+    for _ in 0..3 {
+        let job = t.claim(&runner).await;
+        order.push(job.payload["job_info"]["pipeline_id"].as_i64());
+        t.succeed(&job).await;
+    }
+    assert_eq!(
+        order,
+        [Some(pipelines[0]), Some(pipelines[2]), Some(pipelines[1])]
+    );
+}

@@ -21,6 +21,7 @@ mod project_settings;
 mod projects;
 mod protected_branches;
 mod redirect_routes;
+mod resource_groups;
 mod runner_admin;
 mod runners;
 mod scheduling;
@@ -43,6 +44,7 @@ pub use pool::Store;
 pub use project_settings::{ProjectListFilter, ProjectUpdate};
 pub use projects::NewProject;
 pub use protected_branches::{NewProtectedBranch, ProtectedBranch};
+pub use resource_groups::ResourceGroup;
 pub use runner_admin::{ManagerContact, RunnerJobFilter, RunnerManager, RunnerSettings};
 pub use runners::{NewRunner, RunnerContact};
 #[doc(hidden)]

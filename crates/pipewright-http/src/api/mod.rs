@@ -16,6 +16,7 @@ mod projects;
 mod protected_branches;
 mod protected_tags;
 mod repository;
+mod resource_groups;
 mod runner_api;
 mod runner_management;
 mod runners;
@@ -88,6 +89,15 @@ pub fn router(app: App) -> Router {
         .route(
             "/projects/{id}/pipelines/{pipeline_id}/retry",
             post(pipelines::retry_pipeline),
+        )
+        .route(
+            "/projects/{id}/resource_groups",
+            get(resource_groups::list_resource_groups),
+        )
+        .route(
+            "/projects/{id}/resource_groups/{key}",
+            get(resource_groups::get_resource_group)
+                .put(resource_groups::update_resource_group),
         )
         .route(
             "/projects/{id}/triggers",
