@@ -96,8 +96,7 @@ pub fn router(app: App) -> Router {
         )
         .route(
             "/projects/{id}/resource_groups/{key}",
-            get(resource_groups::get_resource_group)
-                .put(resource_groups::update_resource_group),
+            get(resource_groups::get_resource_group).put(resource_groups::update_resource_group),
         )
         .route(
             "/projects/{id}/triggers",
