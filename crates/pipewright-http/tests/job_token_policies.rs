@@ -415,3 +415,46 @@ async fn a_public_project_out_of_scope_needs_an_entry_once_policies_are_on() {
     assert_eq!(e1, (StatusCode::FORBIDDEN, insufficient("b", "read_jobs")));
     assert!(ok(&e2), "{e2:?}");
 }
+
+#[tokio::test]
+async fn artifact_downloads_need_read_jobs_too() {
+    let s = setup(json!({})).await;
+    s.t.post(&format!("{}/allowlist", s.scope()))
+        .token(ROOT_TOKEN)
+        .json(json!({ "target_project_id": s.a, "default_permissions": false }))
+        .await
+        .expect_status(StatusCode::CREATED);
+    let job =
+        s.t.get(&format!(
+            "/api/v4/projects/{}/pipelines/{}/jobs",
+            s.b, s.b_pipeline
+        ))
+        .token(ROOT_TOKEN)
+        .await
+        .json()[0]["id"]
+            .as_i64()
+            .expect("job");
+    let paths = [
+        format!("/api/v4/projects/{}/jobs/{job}/artifacts", s.b),
+        format!("/api/v4/projects/{}/jobs/{job}/artifacts/out.txt", s.b),
+        format!(
+            "/api/v4/projects/{}/jobs/artifacts/main/download?job=build",
+            s.b
+        ),
+    ];
+    for path in &paths {
+        let response = s.t.get(path).job_token(&s.token).await;
+        assert_eq!(
+            (response.status, response.json()),
+            (StatusCode::FORBIDDEN, insufficient("b", "read_jobs")),
+            "{path}"
+        );
+    }
+    // With the policy the request gets past the project: the job has no artifacts.
+    s.patch_entry(json!({ "job_token_policies": ["read_jobs"] }))
+        .await;
+    for path in &paths {
+        let response = s.t.get(path).job_token(&s.token).await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}");
+    }
+}

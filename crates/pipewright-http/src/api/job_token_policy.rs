@@ -7,7 +7,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use pipewright_core::job_token_policies::{RoutePolicy, with_route_policy};
 
-/// E1 — `GET /projects/:id/jobs`: `read_jobs`.
+/// E1 — `GET /projects/:id/jobs`, and the artifact downloads: `read_jobs`.
 pub async fn read_jobs(request: Request, next: Next) -> Response {
     let policy = RoutePolicy {
         policy: "read_jobs",

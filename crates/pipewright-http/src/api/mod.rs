@@ -149,7 +149,9 @@ pub fn router(app: App) -> Router {
         .route("/projects/{id}/jobs/{job_id}/play", post(job_actions::play))
         .route(
             "/projects/{id}/jobs/{job_id}/artifacts",
-            get(artifacts::download_archive).delete(artifacts::delete),
+            get(artifacts::download_archive)
+                .delete(artifacts::delete)
+                .route_layer(middleware::from_fn(job_token_policy::read_jobs)),
         )
         .route(
             "/projects/{id}/jobs/{job_id}/artifacts/keep",
@@ -157,11 +159,12 @@ pub fn router(app: App) -> Router {
         )
         .route(
             "/projects/{id}/jobs/{job_id}/artifacts/{*artifact_path}",
-            get(artifacts::download_entry),
+            get(artifacts::download_entry)
+                .route_layer(middleware::from_fn(job_token_policy::read_jobs)),
         )
         .route(
             "/projects/{id}/jobs/artifacts/{*rest}",
-            get(artifacts::by_ref),
+            get(artifacts::by_ref).route_layer(middleware::from_fn(job_token_policy::read_jobs)),
         )
         .route("/job", get(jobs::current_job))
         .route("/job/allowed_agents", get(cluster_agents::allowed_agents))
