@@ -47,6 +47,18 @@ pub struct ParsedLevels {
 }
 
 impl FeatureLevels {
+    /// GitLab's deprecated `jobs_enabled` flag: `builds_access_level` `enabled` or
+    /// `disabled`, unless the level itself is given.
+    pub fn legacy_jobs_enabled(mut self, jobs_enabled: Option<bool>) -> FeatureLevels {
+        if self.builds_access_level.is_none()
+            && let Some(enabled) = jobs_enabled
+        {
+            let level = if enabled { ENABLED } else { DISABLED };
+            self.builds_access_level = Some(level_name(level).into());
+        }
+        self
+    }
+
     /// Parameter validation (400 `{"error": ...}`), before anything else is looked at.
     pub fn parse(&self) -> Result<ParsedLevels> {
         Ok(ParsedLevels {

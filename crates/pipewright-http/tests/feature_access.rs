@@ -574,3 +574,39 @@ async fn git_clones_are_refused_when_the_repository_is_not_available() {
         "You are not allowed to download code from this project.\n"
     );
 }
+
+#[tokio::test]
+async fn the_deprecated_jobs_enabled_flag_sets_the_ci_cd_level() {
+    let t = TestApp::new().await;
+    let created = t
+        .create_project(ROOT_TOKEN, json!({ "name": "p", "jobs_enabled": false }))
+        .await;
+    assert_eq!(
+        levels(&created),
+        (json!("disabled"), json!("enabled"), json!(false))
+    );
+    let id = created["id"].as_i64().expect("id");
+    let updated = t
+        .put(&format!("/api/v4/projects/{id}"))
+        .token(ROOT_TOKEN)
+        .json(json!({ "jobs_enabled": true }))
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(
+        levels(&updated),
+        (json!("enabled"), json!("enabled"), json!(true))
+    );
+    // The level itself wins over the flag.
+    let both = t
+        .put(&format!("/api/v4/projects/{id}"))
+        .token(ROOT_TOKEN)
+        .json(json!({ "jobs_enabled": false, "builds_access_level": "private" }))
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(
+        levels(&both),
+        (json!("private"), json!("enabled"), json!(true))
+    );
+}

@@ -46,7 +46,8 @@ pub async fn update_project(
         features: FeatureLevels {
             builds_access_level: params.string("builds_access_level")?,
             repository_access_level: params.string("repository_access_level")?,
-        },
+        }
+        .legacy_jobs_enabled(params.bool("jobs_enabled")?),
     };
     let access = projects::find_project(&app, &actor, &id).await?;
     let view = project_settings::update_project(&app, &actor, &access, request).await?;

@@ -44,7 +44,8 @@ pub async fn create_project(
     let features = FeatureLevels {
         builds_access_level: params.string("builds_access_level")?,
         repository_access_level: params.string("repository_access_level")?,
-    };
+    }
+    .legacy_jobs_enabled(params.bool("jobs_enabled")?);
     let view = project_features::create_project(&app, &actor, request, &features).await?;
     let entity = render(&app, &view).await?;
     Ok((StatusCode::CREATED, Json(entity)).into_response())
