@@ -3,9 +3,9 @@
 //! matching the runner's bytes.
 //!
 //! Only digests of runner tokens are stored, so candidates are found by their shape
-//! (`glrt-` + the alphanumerics that follow) and checked against the store: any live runner
-//! token is masked, not only the job's runner's. A token split across two log chunks is not
-//! seen (the same holds for the job token).
+//! (`glrt-…`, or `t1_` + 24 characters for legacy-registered runners) and checked against
+//! the store: any live runner token is masked, not only the job's runner's. A token split
+//! across two log chunks is not seen (the same holds for the job token).
 
 use crate::App;
 use crate::error::Result;
@@ -42,25 +42,38 @@ pub async fn mask_runner_tokens(app: &App, chunk: &mut [u8]) -> Result<()> {
     Ok(())
 }
 
-/// `(start, end)` of each `glrt-<alphanumerics, -, _>` run in `bytes`.
+/// Prefixes of runner tokens (`POST /user/runners` and legacy registration) and the body
+/// length that must follow (`None`: any run of token characters).
+const SHAPES: [(&str, Option<usize>); 2] = [(RUNNER_TOKEN_PREFIX, None), ("t1_", Some(24))];
+
+/// `(start, end)` of each token-shaped run in `bytes`: a known prefix at a word start,
+/// followed by alphanumerics, `_` and `-`.
 fn candidates(bytes: &[u8]) -> Vec<(usize, usize)> {
-    let prefix = RUNNER_TOKEN_PREFIX.as_bytes();
+    let token_char = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-';
     let mut out = Vec::new();
     let mut i = 0;
-    while i + prefix.len() <= bytes.len() {
-        if &bytes[i..i + prefix.len()] != prefix {
+    while i < bytes.len() {
+        let at_word_start = i == 0 || !token_char(&bytes[i - 1]);
+        let shape = SHAPES
+            .iter()
+            .find(|(prefix, _)| at_word_start && bytes[i..].starts_with(prefix.as_bytes()));
+        let Some((prefix, length)) = shape else {
             i += 1;
             continue;
-        }
-        let body = bytes[i + prefix.len()..]
+        };
+        let body_start = i + prefix.len();
+        let body = bytes[body_start..]
             .iter()
-            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'-')
+            .take_while(|b| token_char(b))
             .count();
-        let end = i + prefix.len() + body;
-        if body > 0 {
-            out.push((i, end));
+        let fits = match length {
+            Some(length) => body == *length,
+            None => body > 0,
+        };
+        if fits {
+            out.push((i, body_start + body));
         }
-        i = end.max(i + 1);
+        i = body_start + body;
     }
     out
 }
@@ -70,12 +83,20 @@ mod tests {
     use super::candidates;
 
     #[test]
-    fn candidates_are_prefixed_runs() {
-        let text = b"a glrt-AbC123_x-9 b glrt- c glrt-Z\n";
+    fn candidates_are_prefixed_runs_at_word_starts() {
+        let text = b"a glrt-AbC123_x-9 b glrt- c glrt-Z xglrt-no t1_abcdefghijklmnopqrstuvwx \
+                     t1_short test1_abcdefghijklmnopqrstuvwx\n";
         let found: Vec<&[u8]> = candidates(text)
             .into_iter()
             .map(|(s, e)| &text[s..e])
             .collect();
-        assert_eq!(found, [&b"glrt-AbC123_x-9"[..], &b"glrt-Z"[..]]);
+        assert_eq!(
+            found,
+            [
+                &b"glrt-AbC123_x-9"[..],
+                &b"glrt-Z"[..],
+                &b"t1_abcdefghijklmnopqrstuvwx"[..]
+            ]
+        );
     }
 }

@@ -99,7 +99,8 @@ pub struct RegisterArgs {
     /// Server web root, e.g. http://127.0.0.1:8080.
     #[arg(long, env = "PIPEWRIGHT_RUNNER_URL")]
     pub url: String,
-    /// Personal access token of a user allowed to create the runner (`POST /user/runners`).
+    /// Personal access token of a user allowed to create the runner (`POST /user/runners`),
+    /// or the `glrt-` token of an existing runner (only verified, then written).
     #[arg(
         long,
         env = "PIPEWRIGHT_REGISTER_TOKEN",

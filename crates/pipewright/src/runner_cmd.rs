@@ -14,6 +14,8 @@ use crate::runner_config::{DEFAULT_PATH, RunnerFile};
 const DEFAULT_NAME: &str = "pipewright-runner";
 const DEFAULT_BUILDS_DIR: &str = "./builds";
 const DEFAULT_POLL_INTERVAL: u64 = 3;
+/// Runner authentication tokens; `register --token` with one only verifies it.
+const RUNNER_TOKEN_PREFIX: &str = "glrt-";
 
 /// Runs the `runner` command until SIGINT/SIGTERM (for `run`).
 pub async fn main(args: RunnerArgs) -> anyhow::Result<()> {
@@ -144,9 +146,23 @@ pub async fn register(args: &RegisterArgs) -> anyhow::Result<(Registration, Path
         maximum_timeout: args.maximum_timeout,
         paused: args.paused.then_some(true),
     };
-    let registration = pipewright_runner::register(&args.url, &auth, &options)
-        .await
-        .context("creating the runner")?;
+    let registration = match &auth {
+        // Like `gitlab-runner register --token glrt-…`: the runner already exists (created
+        // with `POST /user/runners` or in a UI); only check the token and write the file.
+        RegisterAuth::PersonalAccessToken(token) if token.starts_with(RUNNER_TOKEN_PREFIX) => {
+            let id = pipewright_runner::verify(&args.url, token)
+                .await
+                .context("verifying the runner token")?;
+            Registration {
+                id,
+                token: token.clone(),
+                token_expires_at: None,
+            }
+        }
+        _ => pipewright_runner::register(&args.url, &auth, &options)
+            .await
+            .context("creating the runner")?,
+    };
     let file = RunnerFile {
         url: args.url.trim_end_matches('/').to_owned(),
         token: registration.token.clone(),

@@ -377,6 +377,37 @@ async fn legacy_registration_token_and_refusals() -> TestResult {
     let id = pipewright_runner::verify(&h.base, &token).await?;
     assert_eq!(json!(id), runner["id"]);
 
+    // `--token glrt-…` of an existing runner: verified and written, nothing created.
+    let created = h
+        .post(
+            "/user/runners",
+            json!({ "runner_type": "instance_type", "description": "made-in-api" }),
+        )
+        .await?;
+    let glrt = created["token"].as_str().ok_or("glrt token")?.to_owned();
+    let runners = h.get("/runners/all").await?;
+    let existing = h.dir.path().join("existing.toml");
+    let out = pipewright(strings(&[
+        "runner",
+        "register",
+        "--url",
+        &h.base,
+        "--token",
+        &glrt,
+        "--config",
+        &existing.display().to_string(),
+    ]))
+    .await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(token_in(&existing)?, glrt);
+    assert!(std::fs::read_to_string(&existing)?.contains(&format!("id = {}", created["id"])));
+    let ids = |list: &Value| -> Vec<Value> {
+        list.as_array()
+            .map(|all| all.iter().map(|r| r["id"].clone()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(ids(&h.get("/runners/all").await?), ids(&runners));
+
     // A wrong personal access token: an error naming the status, and no file.
     let refused = h.dir.path().join("refused.toml");
     let out = pipewright(strings(&[
