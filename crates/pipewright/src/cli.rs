@@ -127,7 +127,8 @@ pub struct RegisterArgs {
     /// Comma-separated tags.
     #[arg(long, value_delimiter = ',')]
     pub tag_list: Vec<String>,
-    /// Also take jobs without tags (default: only when no tags are given).
+    /// Also take jobs without tags (server default: yes; with `--registration-token`: only
+    /// when no tags are given).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub run_untagged: Option<bool>,
     /// Lock a project runner to its projects.
