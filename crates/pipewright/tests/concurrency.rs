@@ -322,3 +322,138 @@ async fn twenty_runners_run_five_hundred_jobs_exactly_once_with_complete_logs() 
     server.shutdown.cancel();
     Ok(())
 }
+
+/// The same shape with our own runner (shell executor): 20 `pipewright_runner::run`
+/// instances, 100 jobs; each job's output appears exactly once, in its own log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_shell_runners_run_a_hundred_jobs_once_each() -> Res<()> {
+    const SHELL_JOBS: usize = 100;
+    let dir = tempfile::tempdir()?;
+    let server = start(ServeArgs {
+        listen: "127.0.0.1:0".parse()?,
+        data_dir: dir.path().join("data"),
+        database_url: None,
+        external_url: None,
+        builtin_runners: Some(0),
+        initial_root_token: Some(ROOT_TOKEN.into()),
+        long_polling_timeout: 1,
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let base = format!("http://{}", server.addr);
+    let api = format!("{base}/api/v4");
+    let http = reqwest::Client::new();
+    let admin = |method: reqwest::Method, path: &str| {
+        http.request(method, format!("{api}{path}"))
+            .header("PRIVATE-TOKEN", ROOT_TOKEN)
+    };
+
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let mut runners = Vec::new();
+    for i in 0..RUNNERS {
+        let created: Value = admin(reqwest::Method::POST, "/user/runners")
+            .json(&json!({ "runner_type": "instance_type", "description": format!("s{i}") }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let config = pipewright_runner::RunnerConfig {
+            url: base.clone(),
+            token: created["token"].as_str().ok_or("runner token")?.to_owned(),
+            concurrency: 1,
+            builds_dir: dir.path().join(format!("builds-{i}")),
+            system_id: format!("r_{i:012x}"),
+            poll_interval: Duration::from_millis(100),
+            name: format!("shell-{i}"),
+        };
+        runners.push(tokio::spawn(pipewright_runner::run(
+            config,
+            shutdown.clone(),
+        )));
+    }
+
+    let project: Value = admin(reqwest::Method::POST, "/projects")
+        .json(&json!({ "name": "shell-load" }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let project_id = project["id"].as_i64().ok_or("project id")?;
+    let yaml = "job:\n  variables:\n    GIT_STRATEGY: none\n  script: echo \"OUTPUT-$CI_JOB_ID\"\n  parallel: 10\n";
+    let commit = admin(
+        reqwest::Method::POST,
+        &format!("/projects/{project_id}/repository/commits"),
+    )
+    .json(&json!({
+        "branch": "main", "commit_message": "ci",
+        "actions": [{ "action": "create", "file_path": ".gitlab-ci.yml", "content": yaml }],
+    }))
+    .send()
+    .await?;
+    assert!(commit.status().is_success(), "{}", commit.text().await?);
+    for _ in 1..SHELL_JOBS / 10 {
+        let created = admin(
+            reqwest::Method::POST,
+            &format!("/projects/{project_id}/pipeline"),
+        )
+        .json(&json!({ "ref": "main" }))
+        .send()
+        .await?;
+        assert!(created.status().is_success(), "{}", created.text().await?);
+    }
+
+    // Wait until every job has finished (bounded).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(50);
+    let jobs = loop {
+        let jobs: Value = admin(
+            reqwest::Method::GET,
+            &format!("/projects/{project_id}/jobs?per_page=100"),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+        let list = jobs.as_array().ok_or("jobs array")?.clone();
+        let done = list
+            .iter()
+            .filter(|job| {
+                ["success", "failed", "canceled"].contains(&job["status"].as_str().unwrap_or(""))
+            })
+            .count();
+        if list.len() == SHELL_JOBS && done == SHELL_JOBS {
+            break list;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{done} of {} jobs finished",
+            list.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let mut runners_used = BTreeSet::new();
+    for job in &jobs {
+        let id = job["id"].as_i64().ok_or("job id")?;
+        assert_eq!(job["status"], "success", "{job}");
+        runners_used.insert(job["runner"]["id"].as_i64().ok_or("runner id")?);
+        let log = admin(
+            reqwest::Method::GET,
+            &format!("/projects/{project_id}/jobs/{id}/trace"),
+        )
+        .send()
+        .await?
+        .text()
+        .await?;
+        // The echo of the command line and its output, each once.
+        assert_eq!(log.matches(&format!("\nOUTPUT-{id}\n")).count(), 1, "{log}");
+        assert_eq!(log.matches("OUTPUT-").count(), 2, "{log}");
+        assert!(log.ends_with("Job succeeded\x1b[0;m\n"), "{log:?}");
+    }
+    assert!(runners_used.len() > 1, "{runners_used:?}");
+
+    shutdown.cancel();
+    for runner in runners {
+        runner.await?.map_err(|e| e.to_string())?;
+    }
+    server.shutdown.cancel();
+    Ok(())
+}
