@@ -95,6 +95,10 @@ async fn start_push_pipeline(
     before_sha: Option<&str>,
     sha: &str,
 ) {
+    // GitLab: "Pipelines are disabled!" — with CI/CD off a push creates no pipeline.
+    if project.builds_access_level == crate::project_features::DISABLED {
+        return;
+    }
     let request = NewPipelineRequest {
         ref_name: ref_name.to_owned(),
         sha: Some(sha.to_owned()),

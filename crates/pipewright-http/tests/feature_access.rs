@@ -610,3 +610,37 @@ async fn the_deprecated_jobs_enabled_flag_sets_the_ci_cd_level() {
         (json!("private"), json!("enabled"), json!(true))
     );
 }
+
+#[tokio::test]
+async fn pushes_create_no_pipeline_while_ci_cd_is_disabled() {
+    let t = TestApp::new().await;
+    let project = t
+        .create_project(
+            ROOT_TOKEN,
+            json!({ "name": "p", "builds_access_level": "disabled" }),
+        )
+        .await;
+    let id = project["id"].as_i64().expect("id");
+    t.commit(
+        ROOT_TOKEN,
+        id,
+        "main",
+        json!([{ "action": "create", "file_path": ".gitlab-ci.yml", "content": ONE_JOB }]),
+    )
+    .await;
+    t.put(&format!("/api/v4/projects/{id}"))
+        .token(ROOT_TOKEN)
+        .json(json!({ "builds_access_level": "enabled" }))
+        .await
+        .expect_status(StatusCode::OK);
+    let pipelines = t
+        .get(&format!("/api/v4/projects/{id}/pipelines"))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(pipelines, json!([]));
+    // Once CI/CD is on again, the next push runs.
+    t.update_ci(ROOT_TOKEN, id, "other:\n  script: echo again\n")
+        .await;
+}
