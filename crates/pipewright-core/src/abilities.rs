@@ -110,15 +110,7 @@ pub async fn project_access(app: &App, actor: &Actor, project: Project) -> Resul
             signed_in: false,
         });
     };
-    let direct = app
-        .store
-        .member_access_level("project", project.id, user.id)
-        .await?;
-    let inherited = app
-        .store
-        .namespace_access_level(user.id, project.namespace_id)
-        .await?;
-    let level = direct.max(inherited).unwrap_or(0);
+    let level = crate::access_cache::project_level(app, user.id, &project).await?;
     Ok(ProjectAccess {
         project,
         level,

@@ -68,6 +68,7 @@ pub struct App {
     pub artifacts: Arc<dyn crate::artifact_store::ArtifactStore>,
     pub queue: JobQueue,
     pub commits: crate::commit_cache::CommitCache,
+    pub access: crate::access_cache::AccessCache,
     pub settings: crate::settings::Settings,
     /// Bridges waiting to trigger, dependent bridges waiting for their downstream pipeline.
     pub downstream: crate::downstream::DownstreamQueue,
@@ -88,6 +89,7 @@ impl App {
             artifacts,
             queue: JobQueue::default(),
             commits: crate::commit_cache::CommitCache::default(),
+            access: crate::access_cache::AccessCache::default(),
             settings: crate::settings::Settings::default(),
             downstream: Default::default(),
             pipeline_locks: Arc::default(),

@@ -5,6 +5,7 @@
 //! renders their results; it never sees SQL. Authorization decisions live here too.
 
 pub mod abilities;
+pub mod access_cache;
 pub mod app;
 pub mod artifact_store;
 pub mod artifacts;

@@ -267,9 +267,16 @@ pub async fn request_job(
         })
         .map(|candidate| candidate.id)
         .collect();
-    let start = spread_start(runner.id, eligible.len());
+    // The oldest job first; a runner that loses it moves on from its own place in the queue
+    // head, so that a crowd of runners fans out instead of racing down the same list.
+    let start = spread_start(runner.id, eligible.len()).max(1);
+    let order = eligible
+        .iter()
+        .take(1)
+        .chain(eligible.get(start..).unwrap_or_default())
+        .chain(eligible.get(1..start).unwrap_or_default());
     let mut lost_race = false;
-    for &job_id in eligible[start..].iter().chain(&eligible[..start]) {
+    for &job_id in order {
         let Some(job) = app.store.job_by_id(job_id).await? else {
             continue;
         };
@@ -338,8 +345,8 @@ pub async fn request_job(
     })
 }
 
-/// Where a runner starts among `eligible` jobs: a fixed place per runner within the first
-/// [`SPREAD`], so concurrent runners fan out over the head of the queue.
+/// Where a runner continues among `eligible` jobs after losing the oldest one: a fixed place
+/// per runner within the first [`SPREAD`], so concurrent runners fan out over the queue head.
 fn spread_start(runner_id: i64, eligible: usize) -> usize {
     let window = eligible.min(SPREAD);
     if window == 0 {

@@ -312,14 +312,24 @@ impl Store {
         row.map(Job::try_from).transpose()
     }
 
+    /// The job a token belongs to. Every log chunk and job-token request asks this, so the
+    /// answer is cached until the next write to `jobs` (see `cache`).
     pub async fn job_by_token_hash(&self, token_hash: &str) -> Result<Option<Job>, StoreError> {
+        let generation = self.watch.jobs.current();
+        if let Some(job) = self.caches.job_by_token.get(token_hash, generation) {
+            return Ok(Some(job));
+        }
         let row: Option<JobRow> = sqlx::query_as(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE token_hash = $1"
         ))
         .bind(token_hash)
         .fetch_optional(&self.read)
         .await?;
-        row.map(Job::try_from).transpose()
+        let job = row.map(Job::try_from).transpose()?;
+        if let Some(job) = &job {
+            self.caches.job_by_token.put(token_hash, generation, job);
+        }
+        Ok(job)
     }
 
     /// Every job of a pipeline in creation order; retried ones only when asked.

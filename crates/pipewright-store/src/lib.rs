@@ -4,6 +4,7 @@
 //! crosses the boundary. Writes go through a single connection (SQLite has one writer anyway,
 //! and serialising them in-process avoids `SQLITE_BUSY` upgrade deadlocks); reads use a pool.
 
+mod cache;
 mod error;
 pub mod model;
 mod pool;

@@ -111,17 +111,28 @@ impl Store {
         Runner::try_from(row)
     }
 
+    /// The runner a token authenticates; cached until the next write to `runners`.
     pub async fn runner_by_token_hash(
         &self,
         token_hash: &str,
     ) -> Result<Option<Runner>, StoreError> {
+        let generation = self.watch.runners.current();
+        if let Some(runner) = self.caches.runner_by_token.get(token_hash, generation) {
+            return Ok(Some(runner));
+        }
         let row: Option<RunnerRow> = sqlx::query_as(&format!(
             "SELECT {RUNNER_COLUMNS} FROM runners WHERE token_hash = $1"
         ))
         .bind(token_hash)
         .fetch_optional(&self.read)
         .await?;
-        row.map(Runner::try_from).transpose()
+        let runner = row.map(Runner::try_from).transpose()?;
+        if let Some(runner) = &runner {
+            self.caches
+                .runner_by_token
+                .put(token_hash, generation, runner);
+        }
+        Ok(runner)
     }
 
     pub async fn runners_by_ids(&self, ids: &[i64]) -> Result<Vec<Runner>, StoreError> {

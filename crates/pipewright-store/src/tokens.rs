@@ -27,16 +27,32 @@ impl Store {
         .await?)
     }
 
+    /// The token with this hash, as of the last write to an access table (see `cache`):
+    /// a revoke takes effect with its commit.
     pub async fn personal_access_token_by_hash(
         &self,
         token_hash: &str,
     ) -> Result<Option<PersonalAccessToken>, StoreError> {
-        Ok(sqlx::query_as(&format!(
+        let generation = self.watch.access.current();
+        if let Some(token) = self
+            .caches
+            .personal_access_token
+            .get(token_hash, generation)
+        {
+            return Ok(Some(token));
+        }
+        let token: Option<PersonalAccessToken> = sqlx::query_as(&format!(
             "SELECT {TOKEN_COLUMNS} FROM personal_access_tokens WHERE token_hash = $1"
         ))
         .bind(token_hash)
         .fetch_optional(&self.read)
-        .await?)
+        .await?;
+        if let Some(token) = &token {
+            self.caches
+                .personal_access_token
+                .put(token_hash, generation, token);
+        }
+        Ok(token)
     }
 
     pub async fn personal_access_token_by_id(
