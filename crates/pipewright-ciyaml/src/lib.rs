@@ -70,6 +70,22 @@ pub trait FileSource {
     fn read_project_file(&self, _project: &str, _rev: Option<&str>, _path: &str) -> ProjectFile {
         ProjectFile::NotFound
     }
+
+    /// `rules:exists:project`: every path of project `project` at `rev` (its default branch
+    /// when `None`), as the pipeline's user may read it.
+    fn project_paths(&self, _project: &str, _rev: Option<&str>) -> ProjectPaths {
+        ProjectPaths::NoProject
+    }
+}
+
+/// What listing another project's files for `rules:exists:project` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectPaths {
+    Found(Vec<String>),
+    NoProject,
+    /// The project exists but the user may not read its code.
+    Denied,
+    NoRef,
 }
 
 /// What reading another project's file for `include:project` found.

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
-use pipewright_ciyaml::{FileSource, PipelineContext, ProjectFile, plan};
+use pipewright_ciyaml::{FileSource, PipelineContext, ProjectFile, ProjectPaths, plan};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -89,6 +89,31 @@ impl FileSource for Repository {
             Some(text) => ProjectFile::Found(text.clone()),
             None => ProjectFile::NoFile,
         }
+    }
+
+    /// `@projects/<project>/<ref>/...`; a project whose only ref is `DENIED` is unreadable.
+    fn project_paths(&self, project: &str, rev: Option<&str>) -> ProjectPaths {
+        let root = format!("@projects/{project}/");
+        if !self.files.keys().any(|key| key.starts_with(&root)) {
+            return ProjectPaths::NoProject;
+        }
+        if self
+            .files
+            .keys()
+            .any(|key| key.starts_with(&format!("{root}DENIED/")))
+        {
+            return ProjectPaths::Denied;
+        }
+        let at_rev = format!("{root}{}/", rev.unwrap_or("HEAD"));
+        let tree: Vec<String> = self
+            .files
+            .keys()
+            .filter_map(|key| key.strip_prefix(&at_rev).map(str::to_owned))
+            .collect();
+        if tree.is_empty() {
+            return ProjectPaths::NoRef;
+        }
+        ProjectPaths::Found(tree)
     }
 }
 

@@ -1,7 +1,7 @@
 //! `include:project` for the YAML planner: a file of another project of this server, read with
 //! the access of the pipeline's user (GitLab's `download_code`), at a ref or the default branch.
 
-use pipewright_ciyaml::ProjectFile;
+use pipewright_ciyaml::{ProjectFile, ProjectPaths};
 use pipewright_store::model::User;
 use tokio::runtime::Handle;
 
@@ -31,9 +31,42 @@ impl ProjectFiles {
         self.handle.block_on(self.read_async(project, rev, path))
     }
 
+    /// Blocks on the store: call it from a blocking thread only (the planner runs on one).
+    pub(crate) fn paths(&self, project: &str, rev: Option<&str>) -> ProjectPaths {
+        self.handle.block_on(self.paths_async(project, rev))
+    }
+
     async fn read_async(&self, full_path: &str, rev: Option<&str>, path: &str) -> ProjectFile {
+        let sha = match self.resolve(full_path, rev).await {
+            Resolved::Commit(repo, sha) => (repo, sha),
+            Resolved::NoProject | Resolved::Denied => return ProjectFile::NotFound,
+            Resolved::NoRef => return ProjectFile::NoRef,
+        };
+        let (repo, sha) = sha;
+        match repo.read_file(&sha, path) {
+            Ok(Some(bytes)) => match String::from_utf8(bytes) {
+                Ok(text) => ProjectFile::Found(text),
+                Err(_) => ProjectFile::NoFile,
+            },
+            _ => ProjectFile::NoFile,
+        }
+    }
+
+    async fn paths_async(&self, full_path: &str, rev: Option<&str>) -> ProjectPaths {
+        match self.resolve(full_path, rev).await {
+            Resolved::Commit(repo, sha) => {
+                ProjectPaths::Found(repo.list_paths(&sha).unwrap_or_default())
+            }
+            Resolved::NoProject => ProjectPaths::NoProject,
+            Resolved::Denied => ProjectPaths::Denied,
+            Resolved::NoRef => ProjectPaths::NoRef,
+        }
+    }
+
+    /// The project's repository and the commit `rev` names, if the user may read its code.
+    async fn resolve(&self, full_path: &str, rev: Option<&str>) -> Resolved {
         let Ok(Some(project)) = self.app.store.project_by_full_path(full_path).await else {
-            return ProjectFile::NotFound;
+            return Resolved::NoProject;
         };
         let direct = self
             .app
@@ -46,7 +79,7 @@ impl ProjectFiles {
             .namespace_access_level(self.user.id, project.namespace_id)
             .await;
         let (Ok(direct), Ok(inherited)) = (direct, inherited) else {
-            return ProjectFile::NotFound;
+            return Resolved::Denied;
         };
         let access = ProjectAccess {
             level: direct.max(inherited).unwrap_or(0),
@@ -55,21 +88,21 @@ impl ProjectFiles {
             project,
         };
         if !may_download_code(&access) {
-            return ProjectFile::NotFound;
+            return Resolved::Denied;
         }
         let repo = self.app.repository(access.project.id);
-        let rev = rev.unwrap_or("HEAD");
-        let Ok(Some(sha)) = repo.resolve(rev) else {
-            return ProjectFile::NoRef;
-        };
-        match repo.read_file(&sha, path) {
-            Ok(Some(bytes)) => match String::from_utf8(bytes) {
-                Ok(text) => ProjectFile::Found(text),
-                Err(_) => ProjectFile::NoFile,
-            },
-            _ => ProjectFile::NoFile,
+        match repo.resolve(rev.unwrap_or("HEAD")) {
+            Ok(Some(sha)) => Resolved::Commit(repo, sha),
+            _ => Resolved::NoRef,
         }
     }
+}
+
+enum Resolved {
+    Commit(pipewright_git::Repo, String),
+    NoProject,
+    Denied,
+    NoRef,
 }
 
 /// GitLab's `download_code`: Reporter+ in a private project, whoever sees a public or

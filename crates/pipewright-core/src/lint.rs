@@ -1,7 +1,7 @@
 //! `POST /projects/:id/ci/lint`: plans a configuration the way a pipeline would, without
 //! creating anything, and answers GitLab's `{valid, errors, warnings, merged_yaml, jobs}`.
 
-use pipewright_ciyaml::{FileSource, JobPlan, PipelineContext, ProjectFile};
+use pipewright_ciyaml::{FileSource, JobPlan, PipelineContext, ProjectFile, ProjectPaths};
 
 use crate::App;
 use crate::abilities::ProjectAccess;
@@ -69,6 +69,10 @@ impl FileSource for Files {
 
     fn read_project_file(&self, project: &str, rev: Option<&str>, path: &str) -> ProjectFile {
         self.projects.read(project, rev, path)
+    }
+
+    fn project_paths(&self, project: &str, rev: Option<&str>) -> ProjectPaths {
+        self.projects.paths(project, rev)
     }
 }
 

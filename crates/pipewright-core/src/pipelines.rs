@@ -1,6 +1,6 @@
 //! `create_pipeline` (from a push, an API call or a commit) and pipeline reads.
 
-use pipewright_ciyaml::{ErrorKind, FileSource, PipelineContext, ProjectFile};
+use pipewright_ciyaml::{ErrorKind, FileSource, PipelineContext, ProjectFile, ProjectPaths};
 use pipewright_domain::Status;
 use pipewright_store::model::{Namespace, Pipeline, PipelineVariable, Project, User};
 use pipewright_store::{NewJob, NewPipeline};
@@ -64,6 +64,10 @@ impl FileSource for RepoFiles {
 
     fn read_project_file(&self, project: &str, rev: Option<&str>, path: &str) -> ProjectFile {
         self.projects.read(project, rev, path)
+    }
+
+    fn project_paths(&self, project: &str, rev: Option<&str>) -> ProjectPaths {
+        self.projects.paths(project, rev)
     }
 }
 

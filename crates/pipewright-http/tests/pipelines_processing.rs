@@ -1386,3 +1386,54 @@ async fn resource_group_process_mode_picks_the_next_holder() {
         [Some(pipelines[0]), Some(pipelines[2]), Some(pipelines[1])]
     );
 }
+
+#[tokio::test]
+async fn rules_exists_project_looks_into_another_project() {
+    let t = TestApp::new().await;
+    let shared = t
+        .create_project(ROOT_TOKEN, json!({ "name": "shared" }))
+        .await;
+    t.commit(
+        ROOT_TOKEN,
+        shared["id"].as_i64().expect("id"),
+        "main",
+        json!([{ "action": "create", "file_path": "docker/Dockerfile", "content": "FROM x\n" }]),
+    )
+    .await;
+    let yaml = "\
+image_build:
+  script: [build]
+  rules:
+    - exists:
+        paths: [docker/Dockerfile]
+        project: root/shared
+gem_build:
+  script: [build]
+  rules:
+    - exists:
+        paths: [Gemfile]
+        project: root/shared
+        ref: main
+own:
+  script: [own]
+";
+    let ci = t.project_with_ci(yaml).await;
+    let jobs = t.job_statuses(ci.project_id, ci.pipeline_id).await;
+    assert_eq!(
+        jobs.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["image_build", "own"]
+    );
+    let lint = t
+        .post(&format!("/api/v4/projects/{}/ci/lint", ci.project_id))
+        .token(ROOT_TOKEN)
+        .json(json!({ "content": "a:\n  script: x\n  rules:\n    - exists:\n        paths: [x]\n        project: root/shared\n        ref: nope\n" }))
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(
+        lint["errors"],
+        json!([
+            "Failed to parse rule for a: rules:exists:ref `nope` is not a valid ref in project `root/shared`"
+        ])
+    );
+}

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use pipewright_domain::When;
 use serde_norway::Value;
 
-use crate::FileSource;
 use crate::duration;
 use crate::error::{Result, invalid};
 use crate::expand::expand;
@@ -18,6 +17,7 @@ use crate::glob;
 use crate::model::Variable;
 use crate::needs::{self, NeedSpec};
 use crate::value::{string_array, unknown_keys};
+use crate::{FileSource, ProjectPaths};
 
 pub(crate) use expr::{Expr, regex_literal_match};
 
@@ -30,7 +30,7 @@ pub(crate) fn parse_expr(text: &str) -> Option<Expr> {
 pub(crate) struct Rule {
     pub if_expr: Option<Expr>,
     pub changes: Option<Changes>,
-    pub exists: Option<Vec<String>>,
+    pub exists: Option<Exists>,
     pub when: Option<When>,
     pub allow_failure: Option<bool>,
     pub start_in: Option<(String, u64)>,
@@ -46,6 +46,14 @@ pub(crate) struct Rule {
 pub(crate) struct Changes {
     pub paths: Vec<String>,
     pub compare_to: Option<String>,
+}
+
+/// `exists:` of a rule: globs, searched in another project (at a ref) when `project` is set.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Exists {
+    pub paths: Vec<String>,
+    pub project: Option<String>,
+    pub rev: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -157,11 +165,23 @@ fn parse_rule(loc: &str, value: &Value, kind: Kind) -> Result<Rule> {
         });
     }
     if let Some(v) = map.get("exists") {
-        rule.exists = Some(paths_clause(
-            &format!("{loc}:exists"),
-            v,
-            &["paths", "project", "ref"],
-        )?);
+        let loc = format!("{loc}:exists");
+        let text = |key: &str| -> Result<Option<String>> {
+            match v.get(key) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(invalid(format!("{loc} {key} should be a string"))),
+            }
+        };
+        let (project, rev) = (text("project")?, text("ref")?);
+        if rev.is_some() && project.is_none() {
+            return Err(invalid(format!("{loc} ref requires project")));
+        }
+        rule.exists = Some(Exists {
+            paths: paths_clause(&loc, v, &["paths", "project", "ref"])?,
+            project,
+            rev,
+        });
     }
     if let Some(v) = map.get("when") {
         let allowed: &[When] = match kind {
@@ -311,6 +331,41 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// A rule's `exists:`; with `project`, the files of that project at `ref` (its default
+    /// branch when absent), as the pipeline's user may read them.
+    pub(crate) fn rule_exists(
+        &self,
+        exists: &Exists,
+        vars: &HashMap<String, String>,
+    ) -> Result<bool> {
+        let Some(project) = &exists.project else {
+            return Ok(self.exists(&exists.paths, vars));
+        };
+        let project = expand(project, vars);
+        let rev = exists.rev.as_ref().map(|rev| expand(rev, vars));
+        let tree = match self.files.project_paths(&project, rev.as_deref()) {
+            ProjectPaths::Found(tree) => tree,
+            ProjectPaths::NoProject => {
+                return Err(invalid(format!(
+                    "rules:exists:project `{project}` is not a valid project path"
+                )));
+            }
+            ProjectPaths::Denied => {
+                return Err(invalid(format!(
+                    "rules:exists:project access denied to project `{project}`"
+                )));
+            }
+            ProjectPaths::NoRef => {
+                let rev = rev.unwrap_or_default();
+                return Err(invalid(format!(
+                    "rules:exists:ref `{rev}` is not a valid ref in project `{project}`"
+                )));
+            }
+        };
+        let patterns: Vec<String> = exists.paths.iter().map(|p| expand(p, vars)).collect();
+        Ok(glob::any_match(&patterns, &tree))
+    }
+
     pub(crate) fn exists(&self, patterns: &[String], vars: &HashMap<String, String>) -> bool {
         let patterns: Vec<String> = patterns.iter().map(|p| expand(p, vars)).collect();
         glob::any_match(&patterns, self.tree())
@@ -333,8 +388,9 @@ pub(crate) fn first_match<'r>(
         {
             continue;
         }
-        if rule.exists.as_ref().is_none_or(|p| ctx.exists(p, vars)) {
-            return Ok(Some(rule));
+        match &rule.exists {
+            Some(exists) if !ctx.rule_exists(exists, vars)? => {}
+            _ => return Ok(Some(rule)),
         }
     }
     Ok(None)
