@@ -102,7 +102,9 @@ impl Params {
 
     pub fn int(&self, key: &str) -> ApiResult<Option<i64>> {
         match self.get(key) {
-            None => Ok(None),
+            // Grape reads a blank value of a non-String parameter as nil (so defaults apply).
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) if text.is_empty() => Ok(None),
             Some(Value::Number(number)) => number
                 .as_i64()
                 .map(Some)
@@ -123,7 +125,8 @@ impl Params {
 
     pub fn bool(&self, key: &str) -> ApiResult<Option<bool>> {
         match self.get(key) {
-            None => Ok(None),
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) if text.is_empty() => Ok(None),
             Some(Value::Bool(flag)) => Ok(Some(*flag)),
             Some(Value::String(text)) => parse_bool(text)
                 .map(Some)
@@ -163,8 +166,8 @@ impl Params {
 
 pub fn parse_bool(text: &str) -> Option<bool> {
     match text.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "t" | "yes" | "y" => Some(true),
-        "false" | "0" | "f" | "no" | "n" => Some(false),
+        "true" | "1" | "t" | "yes" | "y" | "on" => Some(true),
+        "false" | "0" | "f" | "no" | "n" | "off" => Some(false),
         _ => None,
     }
 }

@@ -1796,6 +1796,13 @@ async fn post_erase_when_a_developer_erases_a_build_when_the_build_was_created_b
 /// GitLab's playable fixture: a manual build `manual` in a pipeline of `user`'s.
 async fn manual_build() -> (Spec, i64) {
     let spec = Spec::new().await;
+    // As the spec's `before`: Developers may pass variables.
+    spec.t
+        .put(&spec.path(""))
+        .token(ROOT_TOKEN)
+        .json(json!({ "ci_pipeline_variables_minimum_override_role": "developer" }))
+        .await
+        .expect_status(StatusCode::OK);
     spec.push("manual:\n  script: x\n  when: manual\n  tags: [linux]\n")
         .await;
     let jobs = list_jobs(&spec, Some(ROOT_TOKEN), "?scope=manual")
@@ -2601,4 +2608,190 @@ async fn every_job_answer_is_exactly_the_job_entity_of_e6() {
         without_clock(played),
         without_clock(spec.job_entity(manual).await)
     );
+}
+
+#[tokio::test]
+async fn a_canceling_job_keeps_its_token_until_force_cancel_revokes_it() {
+    let spec = Spec::new().await;
+    let maintainer = member(&spec.t, spec.project(), "maintainer", MAINTAINER).await;
+    spec.push("graceful:\n  script: x\n  tags: [linux]\n").await;
+    let payload = spec
+        .t
+        .request_job_with(json!({
+            "token": spec.runner.token,
+            "info": { "features": { "cancel_gracefully": true } },
+        }))
+        .await
+        .expect_status(StatusCode::CREATED)
+        .json();
+    let (id, token) = (
+        payload["id"].as_i64().expect("id"),
+        payload["token"].as_str().expect("token").to_owned(),
+    );
+    let canceling = spec
+        .t
+        .post(&spec.path(&format!("/jobs/{id}/cancel")))
+        .token(&spec.user.token)
+        .await
+        .expect_status(StatusCode::CREATED)
+        .job();
+    assert_eq!(canceling["status"], "canceling");
+    // `canceling` is still executing: the token works.
+    let current = spec
+        .t
+        .get("/api/v4/job")
+        .job_token(&token)
+        .await
+        .expect_status(StatusCode::OK)
+        .job();
+    assert_eq!(current["status"], "canceling");
+    // Force needs a Maintainer, even when it would change nothing for a Developer's job.
+    let response = spec
+        .t
+        .post(&spec.path(&format!("/jobs/{id}/cancel?force=true")))
+        .token(&spec.user.token)
+        .await;
+    assert_message(&response, StatusCode::FORBIDDEN, "403 Forbidden");
+    let forced = spec
+        .t
+        .post(&spec.path(&format!("/jobs/{id}/cancel?force=true")))
+        .token(&maintainer.token)
+        .await
+        .expect_status(StatusCode::CREATED)
+        .job();
+    assert_eq!(forced["status"], "canceled");
+    let response = spec.t.get("/api/v4/job").job_token(&token).await;
+    assert_message(&response, StatusCode::UNAUTHORIZED, "401 Unauthorized");
+}
+
+#[tokio::test]
+async fn playing_a_delayed_job_enqueues_it_and_playing_a_finished_manual_job_retries_it() {
+    let spec = Spec::new().await;
+    spec.push(
+        "delayed:\n  script: x\n  when: delayed\n  start_in: 1 hour\n  tags: [linux]\n\
+         manual:\n  script: x\n  when: manual\n  tags: [linux]\n",
+    )
+    .await;
+    let scheduled = list_jobs(&spec, Some(ROOT_TOKEN), "?scope=scheduled")
+        .await
+        .expect_status(StatusCode::OK)
+        .jobs();
+    let delayed = scheduled[0]["id"].as_i64().expect("id");
+    let played = play(&spec, &spec.user.token, delayed, None)
+        .await
+        .expect_status(StatusCode::OK)
+        .job();
+    assert_eq!(played["id"], delayed);
+    assert_eq!(played["status"], "pending");
+
+    let manual = list_jobs(&spec, Some(ROOT_TOKEN), "?scope=manual")
+        .await
+        .expect_status(StatusCode::OK)
+        .jobs()[0]["id"]
+        .as_i64()
+        .expect("id");
+    play(&spec, &spec.user.token, manual, None)
+        .await
+        .expect_status(StatusCode::OK);
+    spec.t.drain(&spec.runner, "success").await;
+    assert_eq!(status_of(&spec, manual).await, "success");
+    let again = play(&spec, &spec.user.token, manual, None)
+        .await
+        .expect_status(StatusCode::OK)
+        .job();
+    assert_ne!(again["id"], manual);
+    assert_eq!(again["name"], "manual");
+    assert_eq!(again["status"], "pending");
+    assert_eq!(again["user"]["id"], spec.user.id);
+}
+
+#[tokio::test]
+async fn job_ids_are_integers() {
+    let spec = Spec::new().await;
+    for path in ["/jobs/1.5", "/jobs/abc/trace"] {
+        let response = spec.t.get(&spec.path(path)).token(&spec.user.token).await;
+        assert_error(&response, StatusCode::BAD_REQUEST, "job_id is invalid");
+    }
+    for action in ["cancel", "retry", "erase", "play"] {
+        let response = spec
+            .t
+            .post(&spec.path(&format!("/jobs/x/{action}")))
+            .token(&spec.user.token)
+            .await;
+        assert_error(&response, StatusCode::BAD_REQUEST, "job_id is invalid");
+    }
+    // Any integer is a valid id: unknown ones are record lookups.
+    for path in ["/jobs/-1", "/jobs/0", "/jobs/99999999999"] {
+        let response = spec.t.get(&spec.path(path)).token(&spec.user.token).await;
+        assert_message(&response, StatusCode::NOT_FOUND, "404 Not found");
+    }
+}
+
+#[tokio::test]
+async fn play_variables_are_coerced_to_strings_like_grape_does() {
+    let (spec, manual) = manual_build().await;
+    play(
+        &spec,
+        &spec.user.token,
+        manual,
+        Some(json!({ "job_variables_attributes": [
+            { "key": "COUNT", "value": 3 },
+            { "key": "FLAG", "value": true },
+        ] })),
+    )
+    .await
+    .expect_status(StatusCode::OK);
+    let claimed = spec.t.claim(&spec.runner).await;
+    assert_eq!(claimed.id, manual);
+    assert_eq!(claimed.variable("COUNT").as_deref(), Some("3"));
+    assert_eq!(claimed.variable("FLAG").as_deref(), Some("true"));
+    // Arrays and hashes are not strings.
+    let (spec, manual) = manual_build().await;
+    let response = play(
+        &spec,
+        &spec.user.token,
+        manual,
+        Some(json!({ "job_variables_attributes": [{ "key": "A", "value": ["x"] }] })),
+    )
+    .await;
+    assert_error(
+        &response,
+        StatusCode::BAD_REQUEST,
+        "job_variables_attributes[0][value] is invalid",
+    );
+}
+
+#[tokio::test]
+async fn blank_integer_and_boolean_params_are_nil_so_their_defaults_apply() {
+    // Grape coerces `''` to nil for non-String types; a nil optional param takes its default.
+    let spec = Spec::new().await;
+    let (retried_spec, user, _) = with_retried_job().await;
+    let response = list_jobs(&spec, Some(&spec.user.token), "?page=&per_page=")
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(response.header("x-page"), Some("1"));
+    assert_eq!(response.header("x-per-page"), Some("20"));
+    let jobs = pipeline_jobs(
+        &retried_spec,
+        Some(&user.token),
+        retried_spec.ci.pipeline_id,
+        "?include_retried=",
+    )
+    .await
+    .expect_status(StatusCode::OK)
+    .jobs();
+    assert_eq!(jobs.len(), 1);
+    // `force=` is no force: a Developer may cancel.
+    spec.t
+        .post(&spec.path(&format!("/jobs/{}/cancel?force=", spec.job)))
+        .token(&spec.user.token)
+        .await
+        .expect_status(StatusCode::CREATED);
+    // `on` is true, as for Grape's Boolean.
+    let response = spec
+        .t
+        .post(&spec.path(&format!("/jobs/{}/cancel?force=on", spec.job)))
+        .token(&spec.user.token)
+        .await;
+    assert_message(&response, StatusCode::FORBIDDEN, "403 Forbidden");
 }

@@ -82,8 +82,11 @@ fn parse_job_variables(params: &Params) -> ApiResult<Vec<JobVariable>> {
     let mut errors = Vec::new();
     let mut variables = Vec::new();
     for (index, item) in items.iter().enumerate() {
+        // Grape coerces scalars to `String` (`1` is `"1"`); arrays and hashes are invalid.
         let field = |name: &str| match item.get(name) {
             Some(Value::String(text)) => Ok(Some(text.clone())),
+            Some(Value::Number(number)) => Ok(Some(number.to_string())),
+            Some(Value::Bool(flag)) => Ok(Some(flag.to_string())),
             None | Some(Value::Null) => Ok(None),
             Some(_) => Err(format!(
                 "job_variables_attributes[{index}][{name}] is invalid"
