@@ -2795,3 +2795,79 @@ async fn blank_integer_and_boolean_params_are_nil_so_their_defaults_apply() {
         .await;
     assert_message(&response, StatusCode::FORBIDDEN, "403 Forbidden");
 }
+
+#[tokio::test]
+async fn cancel_moves_every_waiting_state_to_canceled() {
+    let spec = Spec::new().await;
+    spec.push(
+        "stages: [a, b]\npending:\n  stage: a\n  script: x\n  tags: [nobody]\n\
+         manual:\n  stage: a\n  script: x\n  when: manual\n\
+         delayed:\n  stage: a\n  script: x\n  when: delayed\n  start_in: 1 hour\n\
+         created:\n  stage: b\n  script: x\n",
+    )
+    .await;
+    let jobs = list_jobs(
+        &spec,
+        Some(ROOT_TOKEN),
+        "?scope[]=pending&scope[]=manual&scope[]=scheduled&scope[]=created",
+    )
+    .await
+    .expect_status(StatusCode::OK)
+    .jobs();
+    assert_eq!(jobs.len(), 4, "{jobs:?}");
+    for job in jobs {
+        let canceled = spec
+            .t
+            .post(&spec.path(&format!("/jobs/{}/cancel", job["id"])))
+            .token(&spec.user.token)
+            .await
+            .expect_status(StatusCode::CREATED)
+            .job();
+        assert_eq!(canceled["status"], "canceled", "{}", job["status"]);
+        assert!(canceled["finished_at"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn a_job_that_was_retried_is_not_retryable_again() {
+    let (spec, user, successor) = with_retried_job().await;
+    let response = spec
+        .t
+        .post(&spec.path(&format!("/jobs/{}/retry", spec.job)))
+        .token(&user.token)
+        .await;
+    assert_message(
+        &response,
+        StatusCode::FORBIDDEN,
+        "403 Forbidden - Job is not retryable",
+    );
+    assert_eq!(status_of(&spec, successor).await, "pending");
+}
+
+#[tokio::test]
+async fn wrong_methods_and_unknown_paths_answer_like_the_router() {
+    let spec = Spec::new().await;
+    for (method, path) in [
+        ("GET", format!("/jobs/{}/cancel", spec.job)),
+        ("GET", format!("/jobs/{}/retry", spec.job)),
+        ("DELETE", format!("/jobs/{}", spec.job)),
+        ("POST", "/jobs".to_owned()),
+    ] {
+        let request = match method {
+            "GET" => spec.t.get(&spec.path(&path)),
+            "DELETE" => spec.t.delete(&spec.path(&path)),
+            _ => spec.t.post(&spec.path(&path)),
+        };
+        let response = request.token(&spec.user.token).await;
+        assert_error(&response, StatusCode::METHOD_NOT_ALLOWED, "405 Not Allowed");
+        assert!(response.header("allow").is_some(), "{method} {path}");
+    }
+    let response = spec
+        .t
+        .get(&spec.path(&format!("/jobs/{}/nothing", spec.job)))
+        .token(&spec.user.token)
+        .await;
+    assert_error(&response, StatusCode::NOT_FOUND, "404 Not Found");
+    let response = spec.t.put("/api/v4/job").token(&spec.user.token).await;
+    assert_error(&response, StatusCode::METHOD_NOT_ALLOWED, "405 Not Allowed");
+}
