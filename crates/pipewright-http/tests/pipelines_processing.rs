@@ -108,7 +108,7 @@ async fn cancel_cascades_over_the_pipeline_but_leaves_manual_jobs() {
         .post(&path)
         .token(ROOT_TOKEN)
         .await
-        .expect_status(StatusCode::CREATED)
+        .expect_status(StatusCode::OK)
         .json();
     assert_eq!(pipeline["id"], ci.pipeline_id);
     assert_eq!(pipeline["status"], "canceling");
@@ -148,7 +148,7 @@ async fn cancel_without_graceful_runner_cancels_running_jobs_at_once() {
     ))
     .token(ROOT_TOKEN)
     .await
-    .expect_status(StatusCode::CREATED);
+    .expect_status(StatusCode::OK);
     assert_eq!(t.job(ci.project_id, a.id).await["status"], "canceled");
     let response = t.append_trace(a.id, &a.token, 0, b"x").await;
     assert_eq!(response.status, StatusCode::FORBIDDEN);
@@ -234,7 +234,7 @@ async fn retry_of_a_canceled_pipeline_puts_manual_jobs_back_to_manual() {
     t.post(&format!("{path}/cancel"))
         .token(ROOT_TOKEN)
         .await
-        .expect_status(StatusCode::CREATED);
+        .expect_status(StatusCode::OK);
     // The manual job was played, then canceled: both come back on retry.
     let m = t.job_id(ci.project_id, ci.pipeline_id, "m").await;
     t.post(&format!("/api/v4/projects/{}/jobs/{m}/play", ci.project_id))
@@ -1244,14 +1244,16 @@ async fn child_pipelines_are_listed_only_when_asked_for() {
 async fn ci_lint_merged_yaml_resolves_includes_and_extends() {
     let t = TestApp::new().await;
     let ci = t.project_with_ci("a:\n  script: x\n").await;
-    t.commit(
-        ROOT_TOKEN,
-        ci.project_id,
-        "main",
-        json!([{ "action": "create", "file_path": "ci/base.yml",
-                 "content": ".base:\n  image: ruby\n  script: [make]\n" }]),
-    )
-    .await;
+    let commit = t
+        .commit(
+            ROOT_TOKEN,
+            ci.project_id,
+            "main",
+            json!([{ "action": "create", "file_path": "ci/base.yml",
+                     "content": ".base:\n  image: ruby\n  script: [make]\n" }]),
+        )
+        .await;
+    let sha = commit["id"].as_str().expect("sha");
     let content = "include: ci/base.yml\nbuild:\n  extends: .base\n  script: [make all]\n";
     let body = t
         .post(&format!("/api/v4/projects/{}/ci/lint", ci.project_id))
@@ -1264,6 +1266,16 @@ async fn ci_lint_merged_yaml_resolves_includes_and_extends() {
     assert_eq!(
         body["merged_yaml"],
         "---\n.base:\n  image: ruby\n  script:\n  - make\nbuild:\n  image: ruby\n  script:\n  - make all\n  extends: .base\n"
+    );
+    let web = format!("{}/{}", common::EXTERNAL_URL, ci.full_path);
+    assert_eq!(
+        body["includes"],
+        json!([{
+            "type": "local", "location": "ci/base.yml",
+            "blob": format!("{web}/-/blob/{sha}/ci/base.yml"),
+            "raw": format!("{web}/-/raw/{sha}/ci/base.yml"),
+            "extra": {}, "context_project": ci.full_path, "context_sha": sha,
+        }])
     );
 }
 

@@ -145,7 +145,7 @@ async fn render(
     Ok(entity)
 }
 
-/// `POST /projects/:id/pipelines/:pipeline_id/cancel` — 201 with the pipeline.
+/// `POST /projects/:id/pipelines/:pipeline_id/cancel` — 200 with the pipeline (GitLab sets `status 200` here; retry stays 201).
 pub async fn cancel_pipeline(
     State(app): State<App>,
     Auth(actor): Auth,
@@ -156,7 +156,7 @@ pub async fn cancel_pipeline(
     let access = projects::find_project(&app, &actor, &id).await?;
     let pipeline = pipeline_actions::cancel(&app, &actor, &access, pipeline_id).await?;
     let entity = render(&app, &pipeline, &access.project.full_path).await?;
-    Ok((StatusCode::CREATED, Json(entity)).into_response())
+    Ok((StatusCode::OK, Json(entity)).into_response())
 }
 
 /// `POST /projects/:id/pipelines/:pipeline_id/retry` — 201 with the pipeline.
