@@ -16,7 +16,7 @@ use crate::glob::Glob;
 use crate::load;
 use crate::rules::{self, Context};
 use crate::value::{deep_merge, unknown_keys};
-use crate::{FileSource, ProjectFile};
+use crate::{FileSource, IncludedFile, ProjectFile};
 
 const MAX_INCLUDES: usize = 150;
 const MAX_DEPTH: usize = 100;
@@ -46,6 +46,8 @@ pub(crate) struct Includer<'a> {
     ctx: &'a Context<'a>,
     vars: &'a HashMap<String, String>,
     count: usize,
+    /// Every file included, in the order they were read (the lint API's `includes`).
+    pub(crate) files: Vec<IncludedFile>,
 }
 
 impl<'a> Includer<'a> {
@@ -54,6 +56,7 @@ impl<'a> Includer<'a> {
             ctx,
             vars,
             count: 0,
+            files: Vec::new(),
         }
     }
 
@@ -82,6 +85,7 @@ impl<'a> Includer<'a> {
                 )));
             }
             let (content, shown, inner) = self.fetch(&location, origin)?;
+            self.files.push(included_file(&location, origin));
             let file = load::load(&content).map_err(|_| {
                 invalid(format!(
                     "Included file `{shown}` does not have valid YAML syntax!"
@@ -297,6 +301,36 @@ impl<'a> Includer<'a> {
             }
         }
         Ok(location)
+    }
+}
+
+/// The lint API's record of one include: a `local` file of the repository it was included
+/// from, or a `file` of another project.
+fn included_file(location: &Location, origin: &Origin) -> IncludedFile {
+    let context = match origin {
+        Origin::Pipeline => None,
+        Origin::Project { project, rev } => Some((project.clone(), rev.clone())),
+    };
+    match (location, context) {
+        (Location::Local(path), None) => IncludedFile {
+            kind: "local".to_owned(),
+            location: path.clone(),
+            project: None,
+            rev: None,
+        },
+        // A local include inside a project file is a file of that project.
+        (Location::Local(path), Some((project, rev))) => IncludedFile {
+            kind: "local".to_owned(),
+            location: path.clone(),
+            project: Some(project),
+            rev,
+        },
+        (Location::Project { project, rev, file }, _) => IncludedFile {
+            kind: "file".to_owned(),
+            location: file.clone(),
+            project: Some(project.clone()),
+            rev: rev.clone(),
+        },
     }
 }
 

@@ -145,13 +145,41 @@ pub fn plan(source: &str, ctx: &PipelineContext<'_>) -> Result<PipelinePlan, Con
 
 /// The configuration after `include`, `extends` and `!reference` (GitLab's `Config#to_hash`).
 fn expand(source: &str, ctx: &PipelineContext<'_>) -> Result<Mapping, ConfigError> {
+    expand_with_includes(source, ctx).map(|(root, _)| root)
+}
+
+fn expand_with_includes(
+    source: &str,
+    ctx: &PipelineContext<'_>,
+) -> Result<(Mapping, Vec<IncludedFile>), ConfigError> {
     let root = load::load(source)?;
     let rule_ctx = rules::Context::new(ctx.changed_paths.as_deref(), ctx.files);
     let vars: HashMap<String, String> = ctx.variables.iter().cloned().collect();
-    let mut root = include::Includer::new(&rule_ctx, &vars).resolve(root, 0)?;
+    let mut includer = include::Includer::new(&rule_ctx, &vars);
+    let mut root = includer.resolve(root, 0)?;
     extends::resolve(&mut root)?;
     reference::resolve(&mut root)?;
-    Ok(root)
+    Ok((root, includer.files))
+}
+
+/// One file an `include:` read (the lint API's `includes`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IncludedFile {
+    /// `local` or `file` (`include:project`).
+    pub kind: String,
+    /// The path as resolved (no leading `/`, globs expanded).
+    pub location: String,
+    /// The project the file belongs to when it is not the pipeline's (a `file`, or a `local`
+    /// include inside one), and its ref as written (`None`: the default branch).
+    pub project: Option<String>,
+    pub rev: Option<String>,
+}
+
+/// The lint API's view of a configuration: [`merged_yaml`] and the files included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merged {
+    pub yaml: String,
+    pub includes: Vec<IncludedFile>,
 }
 
 /// The lint API's `merged_yaml`: the configuration with its includes merged, `extends` and
@@ -159,7 +187,12 @@ fn expand(source: &str, ctx: &PipelineContext<'_>) -> Result<Mapping, ConfigErro
 /// header). `None` when it cannot be built that far (syntax, include or `extends` errors);
 /// a configuration that fails later validation still has one.
 pub fn merged_yaml(source: &str, ctx: &PipelineContext<'_>) -> Option<String> {
-    let mut root = expand(source, ctx).ok()?;
+    merged(source, ctx).map(|merged| merged.yaml)
+}
+
+/// [`merged_yaml`] with the files the configuration included, in the order they were read.
+pub fn merged(source: &str, ctx: &PipelineContext<'_>) -> Option<Merged> {
+    let (mut root, includes) = expand_with_includes(source, ctx).ok()?;
     // GitLab's EdgeStagesInjector: `stages` (or the legacy `types`) gets `.pre` first and
     // `.post` last, once.
     let key = ["stages", "types"]
@@ -173,5 +206,8 @@ pub fn merged_yaml(source: &str, ctx: &PipelineContext<'_>) -> Option<String> {
         stages.push(Value::String(".post".to_owned()));
     }
     let text = serde_norway::to_string(&Value::Mapping(root)).ok()?;
-    Some(format!("---\n{text}"))
+    Some(Merged {
+        yaml: format!("---\n{text}"),
+        includes,
+    })
 }

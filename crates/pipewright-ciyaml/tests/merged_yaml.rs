@@ -66,3 +66,35 @@ fn edge_stages_are_added_once() {
         Some("---\nstages:\n- .pre\n- build\n- .post\nb:\n  stage: build\n  script: x\n")
     );
 }
+
+#[test]
+fn includes_are_listed_in_the_order_they_were_read() {
+    let files: HashMap<String, String> = [
+        ("ci/a.yml", "include: ci/nested.yml\na:\n  script: x\n"),
+        ("ci/nested.yml", "n:\n  script: x\n"),
+        ("ci/b.yml", "b:\n  script: x\n"),
+    ]
+    .iter()
+    .map(|(path, text)| ((*path).to_owned(), (*text).to_owned()))
+    .collect();
+    let ctx = PipelineContext {
+        variables: Vec::new(),
+        changed_paths: None,
+        files: &files,
+    };
+    let merged = pipewright_ciyaml::merged("include: [/ci/a.yml, ci/b.yml]\n", &ctx);
+    let locations: Vec<(String, String)> = merged
+        .map(|m| m.includes)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|file| (file.kind, file.location))
+        .collect();
+    assert_eq!(
+        locations,
+        [
+            ("local".to_owned(), "ci/a.yml".to_owned()),
+            ("local".to_owned(), "ci/nested.yml".to_owned()),
+            ("local".to_owned(), "ci/b.yml".to_owned()),
+        ]
+    );
+}

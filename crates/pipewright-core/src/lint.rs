@@ -31,7 +31,22 @@ pub struct LintResult {
     pub errors: Vec<String>,
     pub warnings: Vec<String>,
     pub merged_yaml: Option<String>,
+    /// GitLab's `includes`: one entry per included file, in the order they were read.
+    pub includes: Vec<LintInclude>,
     pub jobs: Vec<LintJob>,
+}
+
+/// One entry of `includes` (GitLab's `External::File::Base#metadata` plus its context).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LintInclude {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub location: String,
+    pub blob: Option<String>,
+    pub raw: Option<String>,
+    pub extra: serde_json::Value,
+    pub context_project: String,
+    pub context_sha: Option<String>,
 }
 
 /// The repository at one commit (for `include:local`, `rules:exists`).
@@ -145,7 +160,7 @@ pub async fn lint(
     variables.extend(user_variables(&user));
     let files = Files {
         repo,
-        sha: head,
+        sha: head.clone(),
         projects: crate::include_project::ProjectFiles::new(app, &user),
     };
     let planned = tokio::task::spawn_blocking(move || {
@@ -154,10 +169,20 @@ pub async fn lint(
             changed_paths: None,
             files: &files,
         };
-        let merged = pipewright_ciyaml::merged_yaml(&content, &context);
+        let merged = pipewright_ciyaml::merged(&content, &context);
         (pipewright_ciyaml::plan(&content, &context), merged)
     })
     .await?;
+    let (planned, merged) = planned;
+    let (merged_yaml, included) = match merged {
+        Some(merged) => (Some(merged.yaml), merged.includes),
+        None => (None, Vec::new()),
+    };
+    let mut includes = Vec::with_capacity(included.len());
+    for file in included {
+        includes.push(lint_include(app, &project, head.as_deref(), file).await?);
+    }
+    let planned = (planned, merged_yaml);
     // GitLab answers the expanded configuration, also when a later validation failed.
     Ok(match planned {
         (Ok(plan), merged_yaml) => LintResult {
@@ -165,6 +190,7 @@ pub async fn lint(
             errors: Vec::new(),
             warnings: Vec::new(),
             merged_yaml,
+            includes,
             jobs: plan.jobs.into_iter().map(lint_job).collect(),
         },
         (Err(err), merged_yaml) => LintResult {
@@ -172,7 +198,85 @@ pub async fn lint(
             errors: vec![err.message().to_owned()],
             warnings: Vec::new(),
             merged_yaml,
+            includes,
             jobs: Vec::new(),
         },
+    })
+}
+
+/// GitLab's metadata of one included file: links to it at the commit it was read from, and the
+/// project and commit it was included in.
+async fn lint_include(
+    app: &App,
+    project: &pipewright_store::model::Project,
+    sha: Option<&str>,
+    file: pipewright_ciyaml::IncludedFile,
+) -> Result<LintInclude> {
+    let web_url = |full_path: &str| format!("{}/{full_path}", app.config.external_url);
+    let links = |full_path: &str, sha: Option<&str>| match sha {
+        Some(sha) => (
+            Some(format!(
+                "{}/-/blob/{sha}/{}",
+                web_url(full_path),
+                file.location
+            )),
+            Some(format!(
+                "{}/-/raw/{sha}/{}",
+                web_url(full_path),
+                file.location
+            )),
+        ),
+        None => (None, None),
+    };
+    let Some(other) = &file.project else {
+        let (blob, raw) = links(&project.full_path, sha);
+        return Ok(LintInclude {
+            kind: file.kind.clone(),
+            location: file.location.clone(),
+            blob,
+            raw,
+            extra: serde_json::json!({}),
+            context_project: project.full_path.clone(),
+            context_sha: sha.map(str::to_owned),
+        });
+    };
+    // A file of another project: links at its commit; a `local` include inside it was
+    // included in that project's context.
+    let included = app.store.project_by_full_path(other).await?;
+    let included_sha = match &included {
+        Some(included) => {
+            let repo = app.repository(included.id);
+            let rev = file.rev.clone().unwrap_or_else(|| "HEAD".to_owned());
+            tokio::task::spawn_blocking(move || repo.resolve(&rev).ok().flatten()).await?
+        }
+        None => None,
+    };
+    let full_path = included
+        .as_ref()
+        .map_or_else(|| other.clone(), |included| included.full_path.clone());
+    let (blob, raw) = links(&full_path, included_sha.as_deref());
+    Ok(if file.kind == "file" {
+        LintInclude {
+            kind: file.kind.clone(),
+            location: file.location.clone(),
+            blob,
+            raw,
+            extra: serde_json::json!({
+                "project": other,
+                "ref": file.rev.clone().unwrap_or_else(|| "HEAD".to_owned()),
+            }),
+            context_project: project.full_path.clone(),
+            context_sha: sha.map(str::to_owned),
+        }
+    } else {
+        LintInclude {
+            kind: file.kind.clone(),
+            location: file.location.clone(),
+            blob,
+            raw,
+            extra: serde_json::json!({}),
+            context_project: full_path,
+            context_sha: included_sha,
+        }
     })
 }

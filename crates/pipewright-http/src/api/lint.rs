@@ -30,7 +30,7 @@ pub async fn lint_project(
         "errors": result.errors,
         "warnings": result.warnings,
         "merged_yaml": result.merged_yaml,
-        "includes": [],
+        "includes": result.includes,
     });
     if include_jobs && let Value::Object(map) = &mut body {
         map.insert("jobs".into(), json!(result.jobs));
