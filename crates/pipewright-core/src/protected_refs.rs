@@ -55,51 +55,70 @@ pub fn matches(pattern: &str, name: &str) -> bool {
     remaining.len() >= last.len() && remaining.ends_with(last)
 }
 
-/// A project's rules, loaded once per request.
-#[derive(Debug, Clone, Default)]
-pub struct BranchRules {
-    pub rules: Vec<ProtectedBranch>,
+/// A protection rule: a ref name or `*` pattern.
+pub trait RefRule {
+    fn pattern(&self) -> &str;
 }
+
+impl RefRule for ProtectedBranch {
+    fn pattern(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A project's protected branch or tag rules, loaded once per request.
+#[derive(Debug, Clone)]
+pub struct RefRules<R> {
+    pub rules: Vec<R>,
+}
+
+impl<R> Default for RefRules<R> {
+    fn default() -> Self {
+        RefRules { rules: Vec::new() }
+    }
+}
+
+impl<R: RefRule> RefRules<R> {
+    pub(crate) fn matching<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a R> {
+        self.rules
+            .iter()
+            .filter(move |rule| matches(rule.pattern(), name))
+    }
+
+    pub fn is_protected(&self, name: &str) -> bool {
+        self.matching(name).next().is_some()
+    }
+
+    /// Developer+ on unprotected refs; on protected ones, any matching rule whose
+    /// `level` the caller reaches.
+    pub(crate) fn allows(
+        &self,
+        access: &ProjectAccess,
+        name: &str,
+        level: impl Fn(&R) -> i32,
+    ) -> bool {
+        if !access.can_push() {
+            return false;
+        }
+        !self.is_protected(name) || self.matching(name).any(|rule| reaches(access, level(rule)))
+    }
+}
+
+pub type BranchRules = RefRules<ProtectedBranch>;
 
 impl BranchRules {
     pub async fn load(app: &App, project_id: i64) -> Result<BranchRules> {
-        Ok(BranchRules {
+        Ok(RefRules {
             rules: app.store.protected_branches(project_id).await?,
         })
     }
 
-    fn matching<'a>(&'a self, branch: &'a str) -> impl Iterator<Item = &'a ProtectedBranch> {
-        self.rules
-            .iter()
-            .filter(move |rule| matches(&rule.name, branch))
-    }
-
-    pub fn is_protected(&self, branch: &str) -> bool {
-        self.matching(branch).next().is_some()
-    }
-
-    /// Pushing: Developer+ on unprotected branches; on protected ones, any matching rule
-    /// whose push level the caller reaches.
     pub fn can_push(&self, access: &ProjectAccess, branch: &str) -> bool {
-        if !access.can_push() {
-            return false;
-        }
-        if !self.is_protected(branch) {
-            return true;
-        }
-        self.matching(branch)
-            .any(|rule| reaches(access, rule.push_access_level))
+        self.allows(access, branch, |rule| rule.push_access_level)
     }
 
     pub fn can_merge(&self, access: &ProjectAccess, branch: &str) -> bool {
-        if !access.can_push() {
-            return false;
-        }
-        if !self.is_protected(branch) {
-            return true;
-        }
-        self.matching(branch)
-            .any(|rule| reaches(access, rule.merge_access_level))
+        self.allows(access, branch, |rule| rule.merge_access_level)
     }
 
     /// The branch entity's `developers_can_push` / `developers_can_merge`.

@@ -9,42 +9,27 @@ use crate::App;
 use crate::abilities::{MAINTAINER, ProjectAccess};
 use crate::auth::Actor;
 use crate::error::{Error, Result};
-use crate::protected_refs::{ACCESS_LEVELS, matches, reaches};
+use crate::protected_refs::{ACCESS_LEVELS, RefRule, RefRules};
 
-/// A project's protected tag rules, loaded once per request.
-#[derive(Debug, Clone, Default)]
-pub struct TagRules {
-    pub rules: Vec<ProtectedTag>,
+impl RefRule for ProtectedTag {
+    fn pattern(&self) -> &str {
+        &self.name
+    }
 }
+
+pub type TagRules = RefRules<ProtectedTag>;
 
 impl TagRules {
     pub async fn load(app: &App, project_id: i64) -> Result<TagRules> {
-        Ok(TagRules {
+        Ok(RefRules {
             rules: app.store.protected_tags(project_id).await?,
         })
-    }
-
-    fn matching<'a>(&'a self, tag: &'a str) -> impl Iterator<Item = &'a ProtectedTag> {
-        self.rules
-            .iter()
-            .filter(move |rule| matches(&rule.name, tag))
-    }
-
-    pub fn is_protected(&self, tag: &str) -> bool {
-        self.matching(tag).next().is_some()
     }
 
     /// GitLab's `can_create_tag?`: push rights, and on a protected tag a matching rule
     /// whose create level the caller reaches.
     pub fn can_create(&self, access: &ProjectAccess, tag: &str) -> bool {
-        if !access.can_push() {
-            return false;
-        }
-        if !self.is_protected(tag) {
-            return true;
-        }
-        self.matching(tag)
-            .any(|rule| reaches(access, rule.create_access_level))
+        self.allows(access, tag, |rule| rule.create_access_level)
     }
 }
 

@@ -38,19 +38,14 @@ pub async fn list(
     let page = Page::from_params(&params)?;
     let access = projects::find_project(&app, &actor, &id).await?;
     let agents = cluster_agents::list_agents(&app, &access).await?;
-    let total = agents.len() as i64;
-    let entities: Vec<ClusterAgentEntity> = super::paged::slice(agents, page)
-        .iter()
-        .map(ClusterAgentEntity::new)
-        .collect();
-    Ok(super::paged::page_response(
+    Ok(super::paged::project_list_response(
         &app.config.external_url,
         &uri,
         &params,
-        &[("id", id)],
+        id,
         page,
-        &entities,
-        total,
+        agents,
+        ClusterAgentEntity::new,
     ))
 }
 

@@ -43,3 +43,27 @@ pub(crate) fn slice<T>(items: Vec<T>, page: Page) -> Vec<T> {
         .take(usize::try_from(page.per_page).unwrap_or(0))
         .collect()
 }
+
+/// Answers the page of a whole in-memory list a project route loaded, each item rendered
+/// as its entity; the `Link` URLs repeat the project `id`.
+pub(crate) fn project_list_response<T, E: Serialize>(
+    external_url: &str,
+    uri: &Uri,
+    params: &Params,
+    id: String,
+    page: Page,
+    items: Vec<T>,
+    render: impl Fn(&T) -> E,
+) -> Response {
+    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
+    let entities: Vec<E> = slice(items, page).iter().map(render).collect();
+    page_response(
+        external_url,
+        uri,
+        params,
+        &[("id", id)],
+        page,
+        &entities,
+        total,
+    )
+}

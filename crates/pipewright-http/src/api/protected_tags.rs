@@ -23,19 +23,14 @@ pub async fn list(
     let page = Page::from_params(&params)?;
     let access = projects::find_project(&app, &actor, &id).await?;
     let rules = protected_tags::list(&app, &actor, &access).await?;
-    let total = rules.len() as i64;
-    let entities: Vec<ProtectedTagEntity> = super::paged::slice(rules, page)
-        .iter()
-        .map(ProtectedTagEntity::new)
-        .collect();
-    Ok(super::paged::page_response(
+    Ok(super::paged::project_list_response(
         &app.config.external_url,
         &uri,
         &params,
-        &[("id", id)],
+        id,
         page,
-        &entities,
-        total,
+        rules,
+        ProtectedTagEntity::new,
     ))
 }
 
