@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+/// Seconds: longer than the seeded history is old.
+const WATCHDOG_OFF: &str = "315360000";
+
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What a launcher needs to start a server on already-seeded data.
@@ -82,6 +85,14 @@ impl Launcher for ChildLauncher {
                 .arg("0")
                 .arg("--initial-root-token")
                 .arg(&args.root_token)
+                // The seeded history is a snapshot whose `running` jobs started weeks ago: the
+                // watchdogs would fail tens of thousands of them a minute into the run, process
+                // their pipelines (writer load during the read scenarios) and enqueue later
+                // stages for the dispatch race. Ten years keeps them quiet.
+                .env("PIPEWRIGHT_RUNNING_JOB_UPDATE_TIMEOUT", WATCHDOG_OFF)
+                .env("PIPEWRIGHT_CANCELING_JOB_TIMEOUT", WATCHDOG_OFF)
+                .env("PIPEWRIGHT_PENDING_JOB_TIMEOUT", WATCHDOG_OFF)
+                .env("PIPEWRIGHT_JOB_TIMEOUT_MARGIN", WATCHDOG_OFF)
                 .stdin(Stdio::null())
                 .stdout(log.try_clone()?)
                 .stderr(log)
