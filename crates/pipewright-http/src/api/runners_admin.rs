@@ -10,7 +10,9 @@ use pipewright_core::{App, Status, projects, runners};
 
 use super::paged::{page_response, slice};
 use crate::auth::Auth;
-use crate::entities::runner::{RunnerDetailsEntity, RunnerEntity, RunnerJobEntity};
+use crate::entities::runner::{
+    RunnerDetailsEntity, RunnerEntity, RunnerJobEntity, runner_job_entity,
+};
 use crate::error::{ApiResult, param_error};
 use crate::pagination::Page;
 use crate::params::Params;
@@ -216,7 +218,7 @@ pub async fn jobs(
         .iter()
         .map(|view| {
             let namespace = jobs.namespaces.get(&view.project.namespace_id);
-            RunnerJobEntity::new(view, namespace, &app.config.external_url, now)
+            runner_job_entity(view, namespace, &app.config.external_url, now)
         })
         .collect();
     Ok(page_response(

@@ -27,9 +27,10 @@ pub struct JobArtifactEntity {
     pub file_format: Option<String>,
 }
 
-/// The job entity (jobs-api.md §5.1), keys in GitLab's order; conditional keys are omitted.
+/// GitLab's `JobBasic`: the keys every job-like entity starts with, in GitLab's order, ending
+/// with a `project` whose shape depends on the route.
 #[derive(Debug, Serialize)]
-pub struct JobEntity {
+pub struct JobBasicEntity<P> {
     pub id: i64,
     pub status: &'static str,
     pub stage: String,
@@ -51,23 +52,11 @@ pub struct JobEntity {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
     pub web_url: String,
-    pub project: JobProjectEntity,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub artifacts_file: Option<ArtifactFileEntity>,
-    pub artifacts: Vec<JobArtifactEntity>,
-    pub runner: Option<RunnerEntity>,
-    /// Present (possibly `null`) on builds, absent on bridges (a retried bridge is rendered
-    /// with this entity).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub runner_manager: Option<Option<RunnerManagerEntity>>,
-    pub artifacts_expire_at: Option<String>,
-    pub archived: bool,
-    pub tag_list: Vec<String>,
-    pub source: String,
+    pub project: P,
 }
 
-impl JobEntity {
-    pub fn new(view: &JobView, external_url: &str, now: i64) -> JobEntity {
+impl<P> JobBasicEntity<P> {
+    pub fn new(view: &JobView, external_url: &str, now: i64, project: P) -> JobBasicEntity<P> {
         let job = &view.job;
         let project_web_url = format!("{external_url}/{}", view.project.full_path);
         let failure_reason = (job.status == pipewright_domain::Status::Failed).then(|| {
@@ -75,7 +64,7 @@ impl JobEntity {
                 .clone()
                 .unwrap_or_else(|| "unknown_failure".to_owned())
         });
-        JobEntity {
+        JobBasicEntity {
             id: job.id,
             status: job.status.as_str(),
             stage: job.stage.clone(),
@@ -101,9 +90,43 @@ impl JobEntity {
             pipeline: PipelineBasicEntity::new(&view.pipeline, &project_web_url),
             failure_reason,
             web_url: format!("{project_web_url}/-/jobs/{}", job.id),
-            project: JobProjectEntity {
-                ci_job_token_scope_enabled: view.project.job_token_scope_enabled,
-            },
+            project,
+        }
+    }
+}
+
+impl JobProjectEntity {
+    pub fn of(view: &JobView) -> JobProjectEntity {
+        JobProjectEntity {
+            ci_job_token_scope_enabled: view.project.job_token_scope_enabled,
+        }
+    }
+}
+
+/// The job entity (jobs-api.md §5.1), keys in GitLab's order; conditional keys are omitted.
+#[derive(Debug, Serialize)]
+pub struct JobEntity {
+    #[serde(flatten)]
+    pub basic: JobBasicEntity<JobProjectEntity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifacts_file: Option<ArtifactFileEntity>,
+    pub artifacts: Vec<JobArtifactEntity>,
+    pub runner: Option<RunnerEntity>,
+    /// Present (possibly `null`) on builds, absent on bridges (a retried bridge is rendered
+    /// with this entity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runner_manager: Option<Option<RunnerManagerEntity>>,
+    pub artifacts_expire_at: Option<String>,
+    pub archived: bool,
+    pub tag_list: Vec<String>,
+    pub source: String,
+}
+
+impl JobEntity {
+    pub fn new(view: &JobView, external_url: &str, now: i64) -> JobEntity {
+        let job = &view.job;
+        JobEntity {
+            basic: JobBasicEntity::new(view, external_url, now, JobProjectEntity::of(view)),
             artifacts_file: view
                 .artifacts
                 .archive(now)

@@ -174,63 +174,18 @@ impl RunnerDetailsEntity {
 
 /// `GET /runners/:id/jobs` entries (GitLab's `JobBasicWithProject`): the basic job fields
 /// and the project's identity instead of the job token scope flag.
-#[derive(Debug, Serialize)]
-pub struct RunnerJobEntity {
-    pub id: i64,
-    pub status: &'static str,
-    pub stage: String,
-    pub name: String,
-    #[serde(rename = "ref")]
-    pub ref_name: String,
-    pub tag: bool,
-    pub coverage: Option<f64>,
-    pub allow_failure: bool,
-    pub created_at: String,
-    pub started_at: Option<String>,
-    pub finished_at: Option<String>,
-    pub erased_at: Option<String>,
-    pub duration: Option<f64>,
-    pub queued_duration: Option<f64>,
-    pub user: Option<super::user::UserEntity>,
-    pub commit: Option<super::commit::CommitEntity>,
-    pub pipeline: super::pipeline::PipelineBasicEntity,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure_reason: Option<String>,
-    pub web_url: String,
-    pub project: Option<super::project_identity::ProjectIdentityEntity>,
-}
+pub type RunnerJobEntity =
+    super::job::JobBasicEntity<Option<super::project_identity::ProjectIdentityEntity>>;
 
-impl RunnerJobEntity {
-    pub fn new(
-        view: &pipewright_core::jobs::JobView,
-        namespace: Option<&pipewright_core::model::Namespace>,
-        external_url: &str,
-        now: i64,
-    ) -> RunnerJobEntity {
-        let job = super::job::JobEntity::new(view, external_url, now);
-        RunnerJobEntity {
-            id: job.id,
-            status: job.status,
-            stage: job.stage,
-            name: job.name,
-            ref_name: job.ref_name,
-            tag: job.tag,
-            coverage: job.coverage,
-            allow_failure: job.allow_failure,
-            created_at: job.created_at,
-            started_at: job.started_at,
-            finished_at: job.finished_at,
-            erased_at: job.erased_at,
-            duration: job.duration,
-            queued_duration: job.queued_duration,
-            user: job.user,
-            commit: job.commit,
-            pipeline: job.pipeline,
-            failure_reason: job.failure_reason,
-            web_url: job.web_url,
-            project: namespace.map(|namespace| {
-                super::project_identity::ProjectIdentityEntity::new(&view.project, namespace)
-            }),
-        }
-    }
+/// A [`RunnerJobEntity`] for a job of the runner; `namespace` is the job project's namespace.
+pub fn runner_job_entity(
+    view: &pipewright_core::jobs::JobView,
+    namespace: Option<&pipewright_core::model::Namespace>,
+    external_url: &str,
+    now: i64,
+) -> RunnerJobEntity {
+    let project = namespace.map(|namespace| {
+        super::project_identity::ProjectIdentityEntity::new(&view.project, namespace)
+    });
+    super::job::JobBasicEntity::new(view, external_url, now, project)
 }
