@@ -126,36 +126,17 @@ async fn upload_one(
         spec.artifact_type.as_str()
     };
     log.line("Uploading artifacts...");
-    let patterns: Vec<String> = spec
-        .paths
-        .iter()
-        .filter_map(|p| relative_pattern(&vars::expand(p, |k| env.get(k)), project, log))
-        .collect();
-    let untracked = if spec.untracked {
-        untracked_files(project).await
-    } else {
-        Vec::new()
-    };
-    let (root, exclude) = (project.to_path_buf(), spec.exclude.clone());
-    let (pats, untr) = (patterns.clone(), untracked.clone());
-    let selection =
-        blocking(move || archive::select(&root, &pats, &untr, &exclude).map_err(|e| e.to_string()))
-            .await?;
-    for (pattern, count) in &selection.counts {
-        if *count == 0 {
-            log.line(&format!(
-                "{YELLOW}WARNING: {pattern}: no matching files. Ensure that the artifact path is \
-                 relative to the working directory ({}){RESET}",
-                project.display()
-            ));
-        } else {
-            log.line(&format!(
-                "{pattern}: found {count} matching artifact files and directories"
-            ));
-        }
-    }
+    let (selection, untracked) = select_logged(
+        project,
+        &spec.paths,
+        spec.untracked,
+        &spec.exclude,
+        env,
+        log,
+    )
+    .await?;
     if spec.untracked {
-        log.line(&format!("untracked: found {} files", untracked.len()));
+        log.line(&format!("untracked: found {untracked} files"));
     }
     if selection.entries.is_empty() {
         log.line(&format!("{YELLOW}WARNING: No files to upload{RESET}"));
@@ -222,6 +203,48 @@ fn format_name(format: ArtifactFormat) -> &'static str {
         ArtifactFormat::Tarzstd => "tarzstd",
         ArtifactFormat::Unknown => "unknown",
     }
+}
+
+/// The files `paths` (variables expanded, relative to the project), the untracked files when
+/// asked and not `exclude`d select, logging each pattern's count as GitLab Runner does;
+/// also returns how many untracked files there were.
+pub(crate) async fn select_logged(
+    project: &Path,
+    paths: &[String],
+    untracked: bool,
+    exclude: &[String],
+    env: &Vars,
+    log: &TraceLog,
+) -> Result<(archive::Selection, usize), String> {
+    let patterns: Vec<String> = paths
+        .iter()
+        .filter_map(|p| relative_pattern(&vars::expand(p, |k| env.get(k)), project, log))
+        .collect();
+    let untracked = if untracked {
+        untracked_files(project).await
+    } else {
+        Vec::new()
+    };
+    let untracked_count = untracked.len();
+    let (root, exclude) = (project.to_path_buf(), exclude.to_vec());
+    let selection = blocking(move || {
+        archive::select(&root, &patterns, &untracked, &exclude).map_err(|e| e.to_string())
+    })
+    .await?;
+    for (pattern, count) in &selection.counts {
+        if *count == 0 {
+            log.line(&format!(
+                "{YELLOW}WARNING: {pattern}: no matching files. Ensure that the artifact path is \
+                 relative to the working directory ({}){RESET}",
+                project.display()
+            ));
+        } else {
+            log.line(&format!(
+                "{pattern}: found {count} matching artifact files and directories"
+            ));
+        }
+    }
+    Ok((selection, untracked_count))
 }
 
 /// Makes an (expanded) path pattern relative to the project; patterns pointing outside it

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use pipewright_protocol::{Cache, JobResponse, When};
 
 use crate::archive;
-use crate::artifacts::{blocking, relative_pattern, untracked_files};
+use crate::artifacts::{blocking, select_logged};
 use crate::style::{RESET, SECTION as BOLD_CYAN, WARNING as YELLOW};
 use crate::trace::TraceLog;
 use crate::vars::{self, Vars};
@@ -163,34 +163,8 @@ async fn save_one(
     dir: &Path,
     project: &Path,
 ) -> Result<bool, String> {
-    let patterns: Vec<String> = cache
-        .paths
-        .iter()
-        .filter_map(|p| relative_pattern(&vars::expand(p, |k| env.get(k)), project, log))
-        .collect();
-    let untracked = if cache.untracked {
-        untracked_files(project).await
-    } else {
-        Vec::new()
-    };
-    let root = project.to_path_buf();
-    let selection = blocking(move || {
-        archive::select(&root, &patterns, &untracked, &[]).map_err(|e| e.to_string())
-    })
-    .await?;
-    for (pattern, count) in &selection.counts {
-        if *count == 0 {
-            log.line(&format!(
-                "{YELLOW}WARNING: {pattern}: no matching files. Ensure that the artifact path is \
-                 relative to the working directory ({}){RESET}",
-                project.display()
-            ));
-        } else {
-            log.line(&format!(
-                "{pattern}: found {count} matching artifact files and directories"
-            ));
-        }
-    }
+    let (selection, _) =
+        select_logged(project, &cache.paths, cache.untracked, &[], env, log).await?;
     if selection.entries.is_empty() {
         return Ok(false);
     }
