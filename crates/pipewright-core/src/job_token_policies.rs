@@ -190,103 +190,96 @@ fn require_admin(actor: &Actor, access: &ProjectAccess) -> Result<()> {
     Ok(())
 }
 
-/// Sets the permissions of a project entry just added (`POST .../allowlist`).
-pub async fn apply_to_new_project_entry(
-    app: &App,
-    access: &ProjectAccess,
-    target_project_id: i64,
-    params: &PermissionsParams,
-) -> Result<()> {
-    let (default, policies) = params.applied((true, Vec::new()));
-    app.store
-        .set_job_token_project_link_permissions(
-            access.project.id,
-            target_project_id,
-            default,
-            &policies,
-        )
-        .await?;
-    Ok(())
+/// An allowlist entry of a project's job token scope: another project or a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllowlistEntry {
+    Project(i64),
+    Group(i64),
 }
 
-/// Sets the permissions of a group entry just added (`POST .../groups_allowlist`).
-pub async fn apply_to_new_group_entry(
-    app: &App,
-    access: &ProjectAccess,
-    target_group_id: i64,
-    params: &PermissionsParams,
-) -> Result<()> {
-    let (default, policies) = params.applied((true, Vec::new()));
-    app.store
-        .set_job_token_group_link_permissions(
-            access.project.id,
-            target_group_id,
-            default,
-            &policies,
-        )
-        .await?;
-    Ok(())
+impl AllowlistEntry {
+    fn target_id(self) -> i64 {
+        match self {
+            AllowlistEntry::Project(id) | AllowlistEntry::Group(id) => id,
+        }
+    }
+
+    async fn permissions(self, app: &App, source: i64) -> Result<Option<(bool, Vec<String>)>> {
+        Ok(match self {
+            AllowlistEntry::Project(target) => {
+                app.store
+                    .job_token_project_link_permissions(source, target)
+                    .await?
+            }
+            AllowlistEntry::Group(target) => {
+                app.store
+                    .job_token_group_link_permissions(source, target)
+                    .await?
+            }
+        })
+    }
+
+    async fn set_permissions(
+        self,
+        app: &App,
+        source: i64,
+        (default, policies): &(bool, Vec<String>),
+    ) -> Result<()> {
+        match self {
+            AllowlistEntry::Project(target) => {
+                app.store
+                    .set_job_token_project_link_permissions(source, target, *default, policies)
+                    .await?;
+            }
+            AllowlistEntry::Group(target) => {
+                app.store
+                    .set_job_token_group_link_permissions(source, target, *default, policies)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
 }
 
-/// `PATCH /projects/:id/job_token_scope/allowlist/:target_project_id`.
-pub async fn update_project_entry(
+/// Sets the permissions of an entry just added (`POST .../allowlist`, `.../groups_allowlist`).
+pub async fn apply_to_new_entry(
+    app: &App,
+    access: &ProjectAccess,
+    entry: AllowlistEntry,
+    params: &PermissionsParams,
+) -> Result<()> {
+    let applied = params.applied((true, Vec::new()));
+    entry
+        .set_permissions(app, access.project.id, &applied)
+        .await
+}
+
+/// `PATCH /projects/:id/job_token_scope/allowlist/:target_project_id` and
+/// `.../groups_allowlist/:target_group_id`.
+pub async fn update_entry(
     app: &App,
     actor: &Actor,
     access: &ProjectAccess,
-    target_project_id: i64,
+    entry: AllowlistEntry,
     params: &PermissionsParams,
 ) -> Result<EntryPermissions> {
     require_admin(actor, access)?;
-    let current = app
-        .store
-        .job_token_project_link_permissions(access.project.id, target_project_id)
-        .await?
-        .ok_or_else(|| Error::BadRequest("Target project is not in the job token scope".into()))?;
-    let (default, policies) = params.applied(current);
-    app.store
-        .set_job_token_project_link_permissions(
-            access.project.id,
-            target_project_id,
-            default,
-            &policies,
-        )
-        .await?;
+    let source = access.project.id;
+    let current = entry.permissions(app, source).await?.ok_or_else(|| {
+        let kind = match entry {
+            AllowlistEntry::Project(_) => "project",
+            AllowlistEntry::Group(_) => "group",
+        };
+        Error::BadRequest(format!("Target {kind} is not in the job token scope"))
+    })?;
+    let applied = params.applied(current);
+    entry.set_permissions(app, source, &applied).await?;
+    let (default_permissions, job_token_policies) = applied;
     Ok(EntryPermissions {
-        source_project_id: access.project.id,
-        target_id: target_project_id,
-        default_permissions: default,
-        job_token_policies: policies,
-    })
-}
-
-/// `PATCH /projects/:id/job_token_scope/groups_allowlist/:target_group_id`.
-pub async fn update_group_entry(
-    app: &App,
-    actor: &Actor,
-    access: &ProjectAccess,
-    target_group_id: i64,
-    params: &PermissionsParams,
-) -> Result<EntryPermissions> {
-    require_admin(actor, access)?;
-    let current = app
-        .store
-        .job_token_group_link_permissions(access.project.id, target_group_id)
-        .await?
-        .ok_or_else(|| Error::BadRequest("Target group is not in the job token scope".into()))?;
-    let (default, policies) = params.applied(current);
-    app.store
-        .set_job_token_group_link_permissions(
-            access.project.id,
-            target_group_id,
-            default,
-            &policies,
-        )
-        .await?;
-    Ok(EntryPermissions {
-        source_project_id: access.project.id,
-        target_id: target_group_id,
-        default_permissions: default,
-        job_token_policies: policies,
+        source_project_id: source,
+        target_id: entry.target_id(),
+        default_permissions,
+        job_token_policies,
     })
 }
 

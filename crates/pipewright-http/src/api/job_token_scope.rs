@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use pipewright_core::job_token_policies::{self, PermissionsParams};
+use pipewright_core::job_token_policies::{self, AllowlistEntry, PermissionsParams};
 use pipewright_core::{App, job_token_scope, projects};
 use serde_json::json;
 
@@ -88,7 +88,13 @@ pub async fn add_project(
     let permissions = permissions_params(&params)?;
     let access = projects::find_project(&app, &actor, &id).await?;
     let target = job_token_scope::add_project(&app, &actor, &access, target).await?;
-    job_token_policies::apply_to_new_project_entry(&app, &access, target, &permissions).await?;
+    job_token_policies::apply_to_new_entry(
+        &app,
+        &access,
+        AllowlistEntry::Project(target),
+        &permissions,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "source_project_id": access.project.id, "target_project_id": target })),
@@ -155,7 +161,13 @@ pub async fn add_group(
     let permissions = permissions_params(&params)?;
     let access = projects::find_project(&app, &actor, &id).await?;
     let target = job_token_scope::add_group(&app, &actor, &access, target).await?;
-    job_token_policies::apply_to_new_group_entry(&app, &access, target, &permissions).await?;
+    job_token_policies::apply_to_new_entry(
+        &app,
+        &access,
+        AllowlistEntry::Group(target),
+        &permissions,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "source_project_id": access.project.id, "target_group_id": target })),
@@ -217,9 +229,14 @@ pub async fn update_project(
     let target = super::id_param("target_project_id", &target)?;
     let permissions = permissions_params(&params)?;
     let access = projects::find_project(&app, &actor, &id).await?;
-    let entry =
-        job_token_policies::update_project_entry(&app, &actor, &access, target, &permissions)
-            .await?;
+    let entry = job_token_policies::update_entry(
+        &app,
+        &actor,
+        &access,
+        AllowlistEntry::Project(target),
+        &permissions,
+    )
+    .await?;
     Ok(Json(ProjectEntryEntity {
         source_project_id: entry.source_project_id,
         target_project_id: entry.target_id,
@@ -242,8 +259,14 @@ pub async fn update_group(
     let target = super::id_param("target_group_id", &target)?;
     let permissions = permissions_params(&params)?;
     let access = projects::find_project(&app, &actor, &id).await?;
-    let entry =
-        job_token_policies::update_group_entry(&app, &actor, &access, target, &permissions).await?;
+    let entry = job_token_policies::update_entry(
+        &app,
+        &actor,
+        &access,
+        AllowlistEntry::Group(target),
+        &permissions,
+    )
+    .await?;
     Ok(Json(GroupEntryEntity {
         source_project_id: entry.source_project_id,
         target_group_id: entry.target_id,
