@@ -210,7 +210,7 @@ pub enum JobRequestOutcome {
     Conflict,
 }
 
-/// How many pending jobs one scan looks at before giving up.
+/// How many pending jobs one page of the scan reads.
 const SCAN_LIMIT: i64 = 200;
 
 /// Runners start their claims at different places among the first this-many eligible jobs,
@@ -256,17 +256,28 @@ pub async fn request_job(
         });
     }
     // Only ids, projects and tags: the scan runs on the read pool and leaves the writer
-    // to the claims.
-    let eligible: Vec<i64> = app
-        .store
-        .pending_job_candidates(0, SCAN_LIMIT)
-        .await?
-        .into_iter()
-        .filter(|candidate| {
-            runner_may_take(&runner, candidate.project_id, &candidate.tag_list, true)
-        })
-        .map(|candidate| candidate.id)
-        .collect();
+    // to the claims. Pages on until this runner may take something, so a queue head of jobs
+    // for other runners (other tags, other projects) never starves it.
+    let mut eligible: Vec<i64> = Vec::new();
+    let mut after_id = 0;
+    loop {
+        let page = app
+            .store
+            .pending_job_candidates(after_id, SCAN_LIMIT)
+            .await?;
+        let exhausted = page.len() < usize::try_from(SCAN_LIMIT).unwrap_or(usize::MAX);
+        after_id = page.last().map_or(after_id, |candidate| candidate.id);
+        eligible.extend(
+            page.into_iter()
+                .filter(|candidate| {
+                    runner_may_take(&runner, candidate.project_id, &candidate.tag_list, true)
+                })
+                .map(|candidate| candidate.id),
+        );
+        if !eligible.is_empty() || exhausted {
+            break;
+        }
+    }
     // The oldest job first; a runner that loses it moves on from its own place in the queue
     // head, so that a crowd of runners fans out instead of racing down the same list.
     let start = spread_start(runner.id, eligible.len()).max(1);

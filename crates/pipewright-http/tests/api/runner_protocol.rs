@@ -416,6 +416,21 @@ async fn tags_decide_which_runner_gets_a_job() {
 }
 
 #[tokio::test]
+async fn a_queue_head_of_jobs_for_other_runners_does_not_starve_a_runner() {
+    let t = TestApp::new().await;
+    // 300 older pending jobs that only a `gpu` runner may take, then one plain job.
+    t.project_with_ci(
+        "gpu-a:\n  script: x\n  tags: [gpu]\n  parallel: 150\n\
+         gpu-b:\n  script: x\n  tags: [gpu]\n  parallel: 150\n\
+         plain:\n  script: x\n",
+    )
+    .await;
+    let untagged = t.instance_runner().await;
+    let job = t.claim(&untagged).await;
+    assert_eq!(job.payload["job_info"]["name"], "plain");
+}
+
+#[tokio::test]
 async fn project_runners_take_only_their_projects_jobs_and_paused_runners_nothing() {
     let t = TestApp::new().await;
     t.project_with_ci("a:\n  script: x\n").await;
