@@ -343,6 +343,8 @@ async function main() {
     variables: [{ key: "FROM_API", value: "1" }],
   });
   assert.equal(apiPipeline.source, "api");
+  const canceledPipeline = await gl.Pipelines.cancel(project.id, apiPipeline.id);
+  assert.equal(canceledPipeline.id, apiPipeline.id);
   await wait("release to wait for a manual action", async () =>
     (await statusOf("release", second.id)) === "manual");
   const manual = await jobNamed("release", second.id);
