@@ -29,6 +29,8 @@ pub mod job_token_scope;
 pub mod job_updates;
 pub mod jobs;
 pub mod lint;
+pub mod oauth;
+pub mod passwords;
 pub mod payload;
 pub mod pipeline_actions;
 pub mod pipelines;

@@ -91,7 +91,21 @@ pub async fn create_user(app: &App, actor: &Actor, params: CreateUser) -> Result
             message: serde_json::json!({ "email": ["is invalid"] }),
         });
     }
-    let password_hash = params.password.as_deref().map(hash_token);
+    // GitLab's minimum password length (`Devise.password_length`).
+    if params
+        .password
+        .as_deref()
+        .is_some_and(|password| password.chars().count() < 8)
+    {
+        return Err(Error::Message {
+            status: 400,
+            message: serde_json::json!({ "password": ["is too short (minimum is 8 characters)"] }),
+        });
+    }
+    let password_hash = match params.password.as_deref() {
+        Some(password) => Some(crate::passwords::hash(password).await?),
+        None => None,
+    };
     let created = app
         .store
         .create_user(&NewUser {

@@ -11,7 +11,7 @@ use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use pipewright_core::auth::{authenticate_job_token, authenticate_token, sudo_user};
-use pipewright_core::tokens::JOB_TOKEN_PREFIX;
+use pipewright_core::tokens::{JOB_TOKEN_PREFIX, PERSONAL_ACCESS_TOKEN_PREFIX};
 use pipewright_core::{Actor, App, Error};
 
 use crate::body_params::BodyParams;
@@ -104,8 +104,8 @@ impl<'a> Sources<'a> {
     }
 
     /// The OAuth token as GitLab's Doorkeeper looks for it: `access_token` param, then
-    /// `Authorization: Bearer`, then `bearer_token` param. There are no OAuth applications
-    /// here, so the value goes on to be tried as a job token or personal access token.
+    /// `Authorization: Bearer`, then `bearer_token` param. A value that is no OAuth access
+    /// token goes on to be tried as a job token or personal access token.
     fn oauth_token(&self) -> Option<String> {
         self.token_param("access_token")
             .or_else(|| self.bearer())
@@ -144,7 +144,16 @@ impl<'a> Sources<'a> {
     }
 }
 
+/// GitLab's `find_oauth_access_token || find_personal_access_token`: the OAuth token sources
+/// are looked up as OAuth access tokens first (an expired or revoked one is a 401 with its
+/// reason); a value that is no OAuth token goes on to the personal access token sources.
 async fn resolve_personal(app: &App, sources: &Sources<'_>) -> Result<Option<Actor>, Error> {
+    if let Some(token) = sources.oauth_token().filter(|token| {
+        !token.starts_with(PERSONAL_ACCESS_TOKEN_PREFIX) && !token.starts_with(JOB_TOKEN_PREFIX)
+    }) && let Some(actor) = pipewright_core::oauth::authenticate(app, &token).await?
+    {
+        return Ok(Some(actor));
+    }
     match sources.personal_token() {
         Some(token) => authenticate_token(app, &token).await.map(Some),
         None => Ok(None),

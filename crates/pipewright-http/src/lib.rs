@@ -10,6 +10,7 @@ pub mod error;
 pub mod git_http;
 pub mod git_push;
 pub mod moved;
+pub mod oauth;
 pub mod pagination;
 pub mod params;
 pub mod route_scopes;

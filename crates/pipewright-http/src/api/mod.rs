@@ -1,5 +1,6 @@
 //! Route table and the cross-cutting responses (404/405/410, security headers).
 
+mod applications;
 mod artifacts;
 mod bridges;
 mod cluster_agents;
@@ -40,6 +41,15 @@ use serde_json::json;
 pub fn router(app: App) -> Router {
     let api = Router::new()
         .route("/version", get(version))
+        .route(
+            "/applications",
+            post(applications::create).get(applications::list),
+        )
+        .route("/applications/{id}", delete(applications::delete))
+        .route(
+            "/applications/{id}/renew-secret",
+            post(applications::renew_secret),
+        )
         .route(
             "/application/settings",
             get(settings::get_settings).put(settings::put_settings),
@@ -287,6 +297,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .nest("/api/v4", api)
         .merge(v3)
+        .merge(crate::oauth::router())
         .fallback(crate::git_http::git_or_not_found)
         .with_state(app)
 }

@@ -1,6 +1,7 @@
 //! GitLab's JSON representations, one file per entity. Views carry no logic: they spell
 //! records the way GitLab does (key order, `null` vs absent, timestamp format).
 
+pub mod application;
 pub mod bridge;
 pub mod cluster_agent;
 pub mod commit;
