@@ -1,9 +1,12 @@
 //! `include:`: included files are deep-merged in order into an empty document, then the
 //! including file on top. `local` files come from the pipeline's commit, `project` files from
 //! another project of this server (read with the pipeline user's access, through
-//! [`FileSource::read_project_file`]); a project file's own `local` includes are files of that
-//! project at the same ref. `template` and `remote` fail with the message GitLab gives when
-//! the template does not exist or the address cannot be reached (no network, no templates).
+//! [`FileSource::read_project_file`]), `component`s from a project of this server at a version
+//! ([`FileSource::read_component`]); a project file's or component's own `local` includes
+//! (globs too) are files of that project at the same ref. Each file's `spec:inputs` are
+//! interpolated with its `inputs:` before it is merged. `template` and `remote` fail with the
+//! message GitLab gives when the template does not exist or the address cannot be reached (no
+//! network, no templates).
 
 use std::collections::HashMap;
 
@@ -16,7 +19,7 @@ use crate::glob::Glob;
 use crate::load;
 use crate::rules::{self, Context};
 use crate::value::{deep_merge, unknown_keys};
-use crate::{FileSource, IncludedFile, ProjectFile};
+use crate::{ComponentFile, FileSource, IncludedFile, ProjectFile, ProjectPaths};
 
 const MAX_INCLUDES: usize = 150;
 const MAX_DEPTH: usize = 100;
@@ -40,6 +43,23 @@ enum Location {
         rev: Option<String>,
         file: String,
     },
+    /// `<fqdn>/<project path>/<name>@<version>`, variables expanded.
+    Component(String),
+}
+
+/// One include entry: where, and the `inputs:` given to the file.
+struct Entry {
+    location: Location,
+    inputs: Mapping,
+}
+
+/// A fetched file: its text, the name its errors show, where its own `local` includes live,
+/// and its record for the lint API.
+struct Fetched {
+    content: String,
+    shown: String,
+    origin: Origin,
+    record: IncludedFile,
 }
 
 pub(crate) struct Includer<'a> {
@@ -77,21 +97,25 @@ impl<'a> Includer<'a> {
             )));
         }
         let mut merged = Value::Mapping(Mapping::new());
-        for location in self.locations(&include, origin)? {
+        for entry in self.locations(&include, origin)? {
             self.count += 1;
             if self.count > MAX_INCLUDES {
                 return Err(invalid(format!(
                     "Maximum of {MAX_INCLUDES} nested includes are allowed!"
                 )));
             }
-            let (content, shown, inner) = self.fetch(&location, origin)?;
-            self.files.push(included_file(&location, origin));
-            let file = load::load(&content).map_err(|_| {
-                invalid(format!(
-                    "Included file `{shown}` does not have valid YAML syntax!"
-                ))
-            })?;
-            let file = self.resolve_in(file, depth + 1, &inner)?;
+            let fetched = self.fetch(&entry.location, origin)?;
+            self.files.push(fetched.record);
+            let shown = fetched.shown;
+            let file = load::load_with_inputs(&fetched.content, &entry.inputs, self.vars).map_err(
+                |err| match err {
+                    load::LoadError::Yaml(_) => invalid(format!(
+                        "Included file `{shown}` does not have valid YAML syntax!"
+                    )),
+                    load::LoadError::Inputs(message) => invalid(format!("`{shown}`: {message}")),
+                },
+            )?;
+            let file = self.resolve_in(file, depth + 1, &fetched.origin)?;
             deep_merge(&mut merged, Value::Mapping(file));
         }
         deep_merge(&mut merged, Value::Mapping(root));
@@ -101,8 +125,8 @@ impl<'a> Includer<'a> {
         }
     }
 
-    /// The text of one include, the name its errors show, and where its own includes live.
-    fn fetch(&self, location: &Location, origin: &Origin) -> Result<(String, String, Origin)> {
+    /// The text of one include and what goes with it.
+    fn fetch(&self, location: &Location, origin: &Origin) -> Result<Fetched> {
         let files: &dyn FileSource = self.ctx.files;
         match (location, origin) {
             (Location::Local(path), Origin::Pipeline) => {
@@ -112,7 +136,12 @@ impl<'a> Includer<'a> {
                 if content.trim().is_empty() {
                     return Err(invalid(format!("Local file `{path}` is empty!")));
                 }
-                Ok((content, path.clone(), Origin::Pipeline))
+                Ok(Fetched {
+                    content,
+                    shown: path.clone(),
+                    origin: Origin::Pipeline,
+                    record: included_file(location, origin),
+                })
             }
             (Location::Local(path), Origin::Project { project, rev }) => {
                 let project_file = Location::Project {
@@ -120,7 +149,9 @@ impl<'a> Includer<'a> {
                     rev: rev.clone(),
                     file: path.clone(),
                 };
-                self.fetch(&project_file, origin)
+                let mut fetched = self.fetch(&project_file, origin)?;
+                fetched.record = included_file(location, origin);
+                Ok(fetched)
             }
             (Location::Project { project, rev, file }, _) => {
                 let shown_rev = rev.as_deref().unwrap_or("HEAD");
@@ -147,17 +178,63 @@ impl<'a> Includer<'a> {
                         "Project `{project}` file `{file}` is empty!"
                     )));
                 }
-                let inner = Origin::Project {
-                    project: project.clone(),
-                    rev: rev.clone(),
-                };
-                Ok((content, file.clone(), inner))
+                Ok(Fetched {
+                    content,
+                    shown: file.clone(),
+                    origin: Origin::Project {
+                        project: project.clone(),
+                        rev: rev.clone(),
+                    },
+                    record: included_file(location, origin),
+                })
             }
+            (Location::Component(address), _) => self.fetch_component(address),
+        }
+    }
+
+    /// GitLab's `Ci::Components::FetchService` against the projects of this server.
+    fn fetch_component(&self, address: &str) -> Result<Fetched> {
+        let fqdn = self
+            .vars
+            .get("CI_SERVER_FQDN")
+            .map(String::as_str)
+            .unwrap_or_default();
+        let prefix = |message: &str| invalid(format!("Component '{address}' - {message}"));
+        let Some(path) = crate::component::Path::parse(address, fqdn) else {
+            return Err(prefix("the component path is not supported"));
+        };
+        let not_found = || prefix("content not found");
+        let Some((project, name)) = path.project_and_name() else {
+            return Err(not_found());
+        };
+        let project = project.to_lowercase();
+        match self.ctx.files.read_component(&project, path.version, name) {
+            ComponentFile::Found { content, sha, path } if !content.trim().is_empty() => {
+                Ok(Fetched {
+                    content,
+                    shown: address.to_owned(),
+                    origin: Origin::Project {
+                        project: project.clone(),
+                        rev: Some(sha.clone()),
+                    },
+                    record: IncludedFile {
+                        kind: "component".to_owned(),
+                        location: address.to_owned(),
+                        project: Some(project),
+                        rev: Some(sha),
+                        file: Some(path),
+                    },
+                })
+            }
+            ComponentFile::Found { .. } | ComponentFile::NotFound => Err(not_found()),
+            ComponentFile::Denied => Err(prefix(
+                "project does not exist or you don't have sufficient permissions",
+            )),
         }
     }
 
     /// The files of one `include:` value (globs expanded), in order.
-    fn locations(&self, include: &Value, origin: &Origin) -> Result<Vec<Location>> {
+    fn locations(&self, include: &Value, origin: &Origin) -> Result<Vec<Entry>> {
         let items: Vec<&Value> = match include {
             Value::Sequence(items) => items.iter().collect(),
             Value::Null => Vec::new(),
@@ -165,19 +242,27 @@ impl<'a> Includer<'a> {
         };
         let mut out = Vec::new();
         for item in items {
-            let location = match item {
+            let (location, inputs) = match item {
                 Value::String(s) if is_remote(s) => return Err(remote_error(s)),
-                Value::String(s) => expand(s, self.vars),
+                Value::String(s) => (expand(s, self.vars), Mapping::new()),
                 Value::Mapping(map) => {
+                    let inputs = match map.get("inputs") {
+                        None | Some(Value::Null) => Mapping::new(),
+                        Some(Value::Mapping(inputs)) => inputs.clone(),
+                        Some(_) => return Err(invalid("include:inputs config should be a hash")),
+                    };
                     let mut local = None;
                     for location in self.include_of(map)? {
                         match location {
                             Location::Local(path) => local = Some(path),
-                            project => out.push(project),
+                            location => out.push(Entry {
+                                location,
+                                inputs: inputs.clone(),
+                            }),
                         }
                     }
                     match local {
-                        Some(path) => path,
+                        Some(path) => (path, inputs),
                         None => continue,
                     }
                 }
@@ -188,18 +273,30 @@ impl<'a> Includer<'a> {
                 }
             };
             let location = location.trim_start_matches('/').to_owned();
-            if location.contains('*') && *origin == Origin::Pipeline {
+            if location.contains('*') {
                 let glob = Glob::new(&location)
                     .ok_or_else(|| invalid(format!("Local file `{location}` does not exist!")))?;
-                let mut found: Vec<String> = self
-                    .ctx
-                    .tree()
+                let tree = match origin {
+                    Origin::Pipeline => self.ctx.tree().to_vec(),
+                    // A glob inside another project's file searches that project's tree.
+                    Origin::Project { project, rev } => {
+                        match self.ctx.files.project_paths(project, rev.as_deref()) {
+                            ProjectPaths::Found(paths) => paths,
+                            _ => Vec::new(),
+                        }
+                    }
+                };
+                let mut found: Vec<String> = tree
                     .iter()
                     .map(|p| p.trim_start_matches('/').to_owned())
                     .filter(|p| glob.matches(p) && has_yaml_extension(p))
                     .collect();
                 found.sort();
-                out.extend(found.into_iter().map(Location::Local));
+                // GitLab's wildcard expansion keeps only `local:` (no inputs, no rules).
+                out.extend(found.into_iter().map(|path| Entry {
+                    location: Location::Local(path),
+                    inputs: Mapping::new(),
+                }));
                 continue;
             }
             if !has_yaml_extension(&location) {
@@ -207,13 +304,17 @@ impl<'a> Includer<'a> {
                     "Included file `{location}` does not have YAML extension!"
                 )));
             }
-            out.push(Location::Local(location));
+            out.push(Entry {
+                location: Location::Local(location),
+                inputs,
+            });
         }
         Ok(out)
     }
 
-    /// `{local: path}`, `{project: p, ref: r, file: f | [f, ...]}`, `{template: t}`,
-    /// `{remote: url}`, each with optional `rules`; nothing when its rules exclude it.
+    /// `{local: path}`, `{project: p, ref: r, file: f | [f, ...]}`, `{component: address}`,
+    /// `{template: t}`, `{remote: url}`, each with optional `inputs` and `rules`; nothing when
+    /// its rules exclude it.
     fn include_of(&self, map: &Mapping) -> Result<Vec<Location>> {
         let known = [
             "local",
@@ -287,11 +388,7 @@ impl<'a> Includer<'a> {
             }
             "template" => return Err(template_error(&text("template")?)),
             "remote" => return Err(remote_error(&text("remote")?)),
-            _ => {
-                return Err(invalid(format!(
-                    "Include `{shown}` is not supported: CI/CD components are not available"
-                )));
-            }
+            _ => vec![Location::Component(text("component")?)],
         };
         if let Some(rules) = map.get("rules") {
             let rules = rules::parse_include_rules("include:rules", rules)?;
@@ -317,6 +414,7 @@ fn included_file(location: &Location, origin: &Origin) -> IncludedFile {
             location: path.clone(),
             project: None,
             rev: None,
+            file: None,
         },
         // A local include inside a project file is a file of that project.
         (Location::Local(path), Some((project, rev))) => IncludedFile {
@@ -324,12 +422,22 @@ fn included_file(location: &Location, origin: &Origin) -> IncludedFile {
             location: path.clone(),
             project: Some(project),
             rev,
+            file: None,
         },
         (Location::Project { project, rev, file }, _) => IncludedFile {
             kind: "file".to_owned(),
             location: file.clone(),
             project: Some(project.clone()),
             rev: rev.clone(),
+            file: None,
+        },
+        // Recorded by `fetch_component`, which knows the commit and template read.
+        (Location::Component(address), _) => IncludedFile {
+            kind: "component".to_owned(),
+            location: address.clone(),
+            project: None,
+            rev: None,
+            file: None,
         },
     }
 }

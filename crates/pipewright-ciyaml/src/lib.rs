@@ -2,7 +2,7 @@
 //!
 //! Pure: no IO, no async. Repository files are read through [`FileSource`]. The steps
 //! follow GitLab (`Gitlab::Ci::Config` then the pipeline seed): load (anchors, `<<`,
-//! `spec:` header), `include:local`, `extends`, `!reference`, validation of every entry,
+//! `spec:` header and inputs), `include`, `extends`, `!reference`, validation of every entry,
 //! parallel expansion (`rspec 1/3`, `deploy: [aws, eu]`) with `needs`/`dependencies`
 //! rewritten, cross-job validation (stages, needs, cycles, `on_stop`), then
 //! `workflow:rules` and each job's `rules` / `only` / `except` against the pipeline.
@@ -10,13 +10,18 @@
 //! What this crate does not do (the server's job, or out of the core subset):
 //! * no variable expansion in `tags`, `resource_group`, `environment` or `workflow:name`:
 //!   they are planned as written, to be expanded with the job's full variable set;
-//! * `include:` reads local files and other projects' files (through [`FileSource`]);
-//!   `remote`/`template` fail as unreachable, `component` is an error;
+//! * `include:` reads local files, other projects' files and CI/CD components of this
+//!   server (through [`FileSource`]); `remote`/`template` fail as unreachable;
 //!   `needs:pipeline`/`needs:project` (cross-pipeline) are errors;
 //! * `cache` is passed through unvalidated; `hooks`, `id_tokens`, `secrets`, `release`,
 //!   `pages`, `manual_confirmation` are accepted and not planned;
-//! * `$[[ inputs ]]` interpolation is not performed.
+//!
+//! CI/CD inputs: a file may start with a `spec:inputs` header document; its `$[[ inputs.x ]]`
+//! blocks (with the `expand_vars`, `truncate` and `posix_escape` functions) are interpolated
+//! when the file is loaded, before it is merged: with `include:inputs` for included files and
+//! components, with [`PipelineContext::inputs`] for the main configuration.
 
+mod component;
 mod defaults;
 mod duration;
 mod error;
@@ -25,6 +30,7 @@ mod extends;
 mod fields;
 mod glob;
 mod include;
+mod inputs;
 mod job;
 mod load;
 mod loose;
@@ -47,6 +53,7 @@ use std::collections::HashMap;
 use serde_norway::{Mapping, Value};
 
 pub use error::{ConfigError, ErrorKind};
+pub use inputs::parse_input_params;
 pub use model::{
     ArtifactInclude, Artifacts, AutoCancel, Environment, Forward, Image, JobOptions, JobPlan, Need,
     ParallelInstance, PipelinePlan, Report, Retry, Service, Trigger, Variable,
@@ -76,7 +83,34 @@ pub trait FileSource {
     fn project_paths(&self, _project: &str, _rev: Option<&str>) -> ProjectPaths {
         ProjectPaths::NoProject
     }
+
+    /// `include:component`: component `name` of project `project` (full path, lowercase) at
+    /// `version` (a tag, branch, sha, `~latest` or a partial semantic version), as the
+    /// pipeline's user may read it: `templates/<name>.yml`, else
+    /// `templates/<name>/template.yml`.
+    fn read_component(&self, _project: &str, _version: &str, _name: &str) -> ComponentFile {
+        ComponentFile::NotFound
+    }
 }
+
+/// What reading a CI/CD component found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComponentFile {
+    Found {
+        content: String,
+        /// The commit the version named (the component's own `local` includes are read there).
+        sha: String,
+        /// The template's path in the component project.
+        path: String,
+    },
+    /// No such project, version or template.
+    NotFound,
+    /// The project exists but the user may not read its code.
+    Denied,
+}
+
+/// Values for the main configuration's `spec:inputs` (pipeline inputs), by name.
+pub type PipelineInputs = serde_json::Map<String, serde_json::Value>;
 
 /// What listing another project's files for `rules:exists:project` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +166,9 @@ pub struct PipelineContext<'a> {
     /// `None` = no diff base: `rules:changes` is true.
     pub changed_paths: Option<Vec<String>>,
     pub files: &'a dyn FileSource,
+    /// Pipeline inputs for the main configuration's `spec:inputs` header (GitLab 17.11+);
+    /// empty for pushes and most sources, so every input must then have a default.
+    pub inputs: PipelineInputs,
 }
 
 /// Plans a pipeline from `.gitlab-ci.yml` text.
@@ -152,9 +189,15 @@ fn expand_with_includes(
     source: &str,
     ctx: &PipelineContext<'_>,
 ) -> Result<(Mapping, Vec<IncludedFile>), ConfigError> {
-    let root = load::load(source)?;
-    let rule_ctx = rules::Context::new(ctx.changed_paths.as_deref(), ctx.files);
     let vars: HashMap<String, String> = ctx.variables.iter().cloned().collect();
+    let root =
+        load::load_with_inputs(source, &inputs::args_of(&ctx.inputs), &vars).map_err(|err| {
+            match err {
+                load::LoadError::Yaml(err) => err,
+                load::LoadError::Inputs(message) => error::invalid(message),
+            }
+        })?;
+    let rule_ctx = rules::Context::new(ctx.changed_paths.as_deref(), ctx.files);
     let mut includer = include::Includer::new(&rule_ctx, &vars);
     let mut root = includer.resolve(root, 0)?;
     extends::resolve(&mut root)?;
@@ -165,14 +208,16 @@ fn expand_with_includes(
 /// One file an `include:` read (the lint API's `includes`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct IncludedFile {
-    /// `local` or `file` (`include:project`).
+    /// `local`, `file` (`include:project`) or `component`.
     pub kind: String,
-    /// The path as resolved (no leading `/`, globs expanded).
+    /// The path as resolved (no leading `/`, globs expanded); a component's address.
     pub location: String,
     /// The project the file belongs to when it is not the pipeline's (a `file`, or a `local`
     /// include inside one), and its ref as written (`None`: the default branch).
     pub project: Option<String>,
     pub rev: Option<String>,
+    /// A component's template path in its project (`rev` is then the commit read).
+    pub file: Option<String>,
 }
 
 /// The lint API's view of a configuration: [`merged_yaml`] and the files included.

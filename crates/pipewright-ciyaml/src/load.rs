@@ -1,25 +1,56 @@
-//! YAML text → one mapping: anchors/aliases (by the parser) and `<<` merge keys.
+//! YAML text → one mapping: anchors/aliases (by the parser), `<<` merge keys, and the
+//! `spec:` header's inputs interpolated into the config document.
+
+use std::collections::HashMap;
 
 use serde_norway::{Mapping, Value};
 
 use crate::error::{ConfigError, Result, invalid};
 use crate::loose::Loose;
 
-/// Parses a config file's text into its top-level mapping.
+/// Why a file could not be loaded: its YAML, or its inputs (GitLab prefixes the latter with
+/// the file's location when the file was included).
+#[derive(Debug)]
+pub(crate) enum LoadError {
+    Yaml(ConfigError),
+    Inputs(String),
+}
+
+/// Parses a config file's text into its top-level mapping (a header's inputs take their
+/// defaults).
+#[cfg(test)]
 pub(crate) fn load(source: &str) -> Result<Mapping> {
+    load_with_inputs(source, &Mapping::new(), &HashMap::new()).map_err(|err| match err {
+        LoadError::Yaml(err) => err,
+        LoadError::Inputs(message) => invalid(message),
+    })
+}
+
+/// Parses a config file and interpolates `$[[ inputs.x ]]` with `args` when it has a
+/// `spec:` header document.
+pub(crate) fn load_with_inputs(
+    source: &str,
+    args: &Mapping,
+    variables: &HashMap<String, String>,
+) -> std::result::Result<Mapping, LoadError> {
     if source.trim().is_empty() {
-        return Err(invalid("Please provide content of .gitlab-ci.yml"));
+        return Err(LoadError::Yaml(invalid(
+            "Please provide content of .gitlab-ci.yml",
+        )));
     }
-    let mut value = first_document(source)?;
-    merge_keys(&mut value, 0)?;
+    let (header, mut value) = documents(source).map_err(LoadError::Yaml)?;
+    merge_keys(&mut value, 0).map_err(LoadError::Yaml)?;
+    let value = crate::inputs::interpolate(header.as_ref(), value, args, variables)
+        .map_err(LoadError::Inputs)?;
     match value {
         Value::Mapping(map) => Ok(map),
-        _ => Err(invalid("Invalid configuration format")),
+        _ => Err(LoadError::Yaml(invalid("Invalid configuration format"))),
     }
 }
 
-/// The config document: the only one, or the one after a `spec:` header document.
-fn first_document(source: &str) -> Result<Value> {
+/// The header (a first document holding `spec`, when a second document follows) and the
+/// config document.
+fn documents(source: &str) -> Result<(Option<Value>, Value)> {
     use serde::Deserialize;
     let mut documents = Vec::new();
     for document in serde_norway::Deserializer::from_str(source) {
@@ -28,13 +59,13 @@ fn first_document(source: &str) -> Result<Value> {
             break;
         }
     }
-    let is_header = |v: &Value| {
-        v.as_mapping()
-            .is_some_and(|m| m.len() == 1 && m.contains_key("spec"))
-    };
+    let is_header = |v: &Value| v.as_mapping().is_some_and(|m| m.contains_key("spec"));
     match documents.len() {
-        2 if is_header(&documents[0]) => Ok(documents.swap_remove(1)),
-        _ => Ok(documents.into_iter().next().unwrap_or(Value::Null)),
+        2 if is_header(&documents[0]) => {
+            let content = documents.swap_remove(1);
+            Ok((documents.pop(), content))
+        }
+        _ => Ok((None, documents.into_iter().next().unwrap_or(Value::Null))),
     }
 }
 

@@ -17,6 +17,7 @@ fn plan_ok(source: &str) -> PipelinePlan {
         variables: branch_push(),
         changed_paths: None,
         files: &NoFiles,
+        inputs: Default::default(),
     };
     match plan(source, &ctx) {
         Ok(plan) => plan,
@@ -67,6 +68,7 @@ fn error_kinds_separate_invalid_from_filtered() {
         variables: branch_push(),
         changed_paths: None,
         files: &NoFiles,
+        inputs: Default::default(),
     };
     let kind = |source: &str| plan(source, &ctx).err().map(|e| e.kind());
     assert_eq!(kind("build:\n  scirpt: x\n"), Some(ErrorKind::Invalid));
@@ -97,6 +99,7 @@ fn files_feed_include_and_exists() {
         variables: branch_push(),
         changed_paths: Some(vec!["README.md".to_owned()]),
         files: &files,
+        inputs: Default::default(),
     };
     let source = "include: /ci/jobs.yml\n\
                   rust:\n  script: cargo test\n  rules:\n    - exists: [Cargo.toml]\n\
@@ -113,6 +116,7 @@ fn alias_and_reference_bombs_end_with_an_error() {
         variables: branch_push(),
         changed_paths: None,
         files: &NoFiles,
+        inputs: Default::default(),
     };
     let mut laughs = String::from(".l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for i in 1..10 {

@@ -2,16 +2,21 @@
 //! compared with `snapshots/`. Header lines configure the pipeline:
 //! `#! var KEY=VALUE`, `#! unset KEY`, `#! changed a.md b/c.rs`, and
 //! `#! compare_to REF a.md ...` (the paths changed since `REF`, for `rules:changes:compare_to`;
-//! a ref not listed does not exist).
+//! a ref not listed does not exist), `#! input NAME=JSON` (a pipeline input; text that is not
+//! JSON is a string).
 //! Repository files for includes/exists live in `fixtures/<name>.files/`; other projects'
 //! files (for `include:project`) in `fixtures/<name>.files/@projects/<group>/<project>/<ref>/`
-//! (`HEAD` for the default branch).
+//! (`HEAD` for the default branch). Components are read from the same tree: version `V` of
+//! `<group>/<project>` is the directory `<ref>` = `V` (`~latest` reads `LATEST`), its commit
+//! `sha-V`; a project whose only ref is `DENIED` is unreadable.
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
-use pipewright_ciyaml::{FileSource, PipelineContext, ProjectFile, ProjectPaths, plan};
+use pipewright_ciyaml::{
+    ComponentFile, FileSource, PipelineContext, ProjectFile, ProjectPaths, plan,
+};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -77,6 +82,8 @@ impl FileSource for Repository {
     }
 
     fn read_project_file(&self, project: &str, rev: Option<&str>, path: &str) -> ProjectFile {
+        // A component's commit `sha-V` is the directory `V`.
+        let rev = rev.map(|rev| rev.strip_prefix("sha-").unwrap_or(rev));
         let root = format!("@projects/{project}/");
         let at_rev = format!("{root}{}/", rev.unwrap_or("HEAD"));
         if !self.files.keys().any(|key| key.starts_with(&root)) {
@@ -93,6 +100,7 @@ impl FileSource for Repository {
 
     /// `@projects/<project>/<ref>/...`; a project whose only ref is `DENIED` is unreadable.
     fn project_paths(&self, project: &str, rev: Option<&str>) -> ProjectPaths {
+        let rev = rev.map(|rev| rev.strip_prefix("sha-").unwrap_or(rev));
         let root = format!("@projects/{project}/");
         if !self.files.keys().any(|key| key.starts_with(&root)) {
             return ProjectPaths::NoProject;
@@ -115,6 +123,32 @@ impl FileSource for Repository {
         }
         ProjectPaths::Found(tree)
     }
+
+    fn read_component(&self, project: &str, version: &str, name: &str) -> ComponentFile {
+        let rev = if version == "~latest" {
+            "LATEST"
+        } else {
+            version
+        };
+        match self.project_paths(project, Some(rev)) {
+            ProjectPaths::Denied => return ComponentFile::Denied,
+            ProjectPaths::Found(_) => {}
+            _ => return ComponentFile::NotFound,
+        }
+        for path in [
+            format!("templates/{name}.yml"),
+            format!("templates/{name}/template.yml"),
+        ] {
+            if let Some(content) = self.files.get(&format!("@projects/{project}/{rev}/{path}")) {
+                return ComponentFile::Found {
+                    content: content.clone(),
+                    sha: format!("sha-{rev}"),
+                    path,
+                };
+            }
+        }
+        ComponentFile::NotFound
+    }
 }
 
 fn run(path: &Path) -> Outcome {
@@ -122,6 +156,7 @@ fn run(path: &Path) -> Outcome {
     let mut variables = default_variables();
     let mut changed_paths = None;
     let mut compare = HashMap::new();
+    let mut inputs = serde_json::Map::new();
     for line in source.lines() {
         let Some(directive) = line.strip_prefix("#! ") else {
             continue;
@@ -137,6 +172,11 @@ fn run(path: &Path) -> Outcome {
             if let Some(rev) = words.next() {
                 compare.insert(rev, words.collect::<Vec<_>>());
             }
+        } else if let Some(input) = directive.strip_prefix("input ") {
+            let (key, value) = input.split_once('=').unwrap_or((input, ""));
+            let value = serde_json::from_str(value)
+                .unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+            inputs.insert(key.to_owned(), value);
         } else if let Some(paths) = directive.strip_prefix("changed") {
             changed_paths = Some(paths.split_whitespace().map(str::to_owned).collect());
         }
@@ -150,6 +190,7 @@ fn run(path: &Path) -> Outcome {
         variables,
         changed_paths,
         files: &files,
+        inputs,
     };
     match plan(&source, &ctx) {
         Ok(plan) => Outcome::Plan(plan),

@@ -14,6 +14,7 @@ fn merged(source: &str, files: &[(&str, &str)]) -> Option<String> {
         variables: vec![("CI_COMMIT_BRANCH".to_owned(), "main".to_owned())],
         changed_paths: None,
         files: &files,
+        inputs: Default::default(),
     };
     merged_yaml(source, &ctx)
 }
@@ -81,6 +82,7 @@ fn includes_are_listed_in_the_order_they_were_read() {
         variables: Vec::new(),
         changed_paths: None,
         files: &files,
+        inputs: Default::default(),
     };
     let merged = pipewright_ciyaml::merged("include: [/ci/a.yml, ci/b.yml]\n", &ctx);
     let locations: Vec<(String, String)> = merged

@@ -11,6 +11,7 @@ fn ctx() -> PipelineContext<'static> {
         ],
         changed_paths: Some(vec!["a.md".to_owned()]),
         files: &NoFiles,
+        inputs: Default::default(),
     }
 }
 
@@ -165,8 +166,80 @@ fn tree() -> impl Strategy<Value = String> {
     .prop_map(|value| serde_norway::to_string(&value).unwrap_or_default())
 }
 
+/// A `spec:inputs` header and a config document full of interpolation blocks, with random
+/// pipeline inputs.
+fn interpolated() -> impl Strategy<Value = (String, serde_json::Map<String, serde_json::Value>)> {
+    let spec = prop::sample::select(vec![
+        "",
+        "default: x",
+        "type: number",
+        "type: boolean\n      default: true",
+        "type: array\n      default: [a, b]",
+        "options: [a, b]",
+        "regex: '^v\\d+('",
+        "regex: ^[a-z]+$\n      default: abc",
+        "type: nope",
+        "default: 1",
+        "options: 3",
+        "description: [x]",
+    ]);
+    let block = prop::sample::select(vec![
+        "$[[ inputs.a ]]",
+        "$[[ inputs.b | truncate(1,2) ]]",
+        "$[[ inputs.a | expand_vars | posix_escape ]]",
+        "$[[inputs.c|truncate(99999999999999999999999,1)]]",
+        "$[[ inputs ]]",
+        "$[[ inputs.a.b.c.d.e.f ]]",
+        "$[[ matrix.x ]]",
+        "$[[ inputs.a | f | g | h | i ]]",
+        "$[[ inputs.a | truncate(1, ]]",
+        "$[[ x ]]",
+        "$[[ inputs.b ]] and $[[ inputs.a ]]",
+        "$[[",
+        "]]",
+    ]);
+    let arg = prop::sample::select(vec![
+        serde_json::json!("v12"),
+        serde_json::json!(3),
+        serde_json::json!(true),
+        serde_json::json!(["x", {"k": 1}]),
+        serde_json::json!({"k": "v"}),
+        serde_json::json!("[1, 2]"),
+        serde_json::Value::Null,
+    ]);
+    let names = prop::sample::select(vec!["a", "b", "c"]);
+    (
+        prop::collection::vec((names.clone(), spec), 0..4),
+        prop::collection::vec((0usize..3, block.clone(), block), 1..8),
+        prop::collection::vec((names, arg), 0..3),
+    )
+        .prop_map(|(specs, lines, args)| {
+            let mut text = String::from("spec:\n  inputs:\n");
+            for (name, spec) in specs {
+                text.push_str(&format!("    {name}:\n      {spec}\n"));
+            }
+            text.push_str("---\n");
+            for (i, (indent, key, value)) in lines.into_iter().enumerate() {
+                let indent = "  ".repeat(indent.min(i));
+                text.push_str(&format!("{indent}\"{key}\": \"{value}\"\n"));
+            }
+            let args = args
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value))
+                .collect();
+            (text, args)
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn interpolation_never_panics((source, inputs) in interpolated()) {
+        let mut ctx = ctx();
+        ctx.inputs = inputs;
+        let _ = plan(&source, &ctx);
+    }
 
     #[test]
     fn plan_never_panics_on_yamlish_input(source in yamlish()) {

@@ -1,7 +1,9 @@
-//! `include:project` for the YAML planner: a file of another project of this server, read with
-//! the access of the pipeline's user (GitLab's `download_code`), at a ref or the default branch.
+//! `include:project` and `include:component` for the YAML planner: a file of another project
+//! of this server, read with the access of the pipeline's user (GitLab's `download_code`), at a
+//! ref or the default branch; a component's template at a version (tag, branch, sha, `~latest`
+//! or a partial semantic version, resolved against the project's semver tags).
 
-use pipewright_ciyaml::{ProjectFile, ProjectPaths};
+use pipewright_ciyaml::{ComponentFile, ProjectFile, ProjectPaths};
 use pipewright_store::model::User;
 use tokio::runtime::Handle;
 
@@ -36,6 +38,34 @@ impl ProjectFiles {
         self.handle.block_on(self.paths_async(project, rev))
     }
 
+    /// Blocks on the store: call it from a blocking thread only (the planner runs on one).
+    pub(crate) fn component(&self, project: &str, version: &str, name: &str) -> ComponentFile {
+        self.handle
+            .block_on(self.component_async(project, version, name))
+    }
+
+    async fn component_async(&self, full_path: &str, version: &str, name: &str) -> ComponentFile {
+        let repo = match self.readable(full_path).await {
+            Readable::Repo(repo) => repo,
+            Readable::NoProject => return ComponentFile::NotFound,
+            Readable::Denied => return ComponentFile::Denied,
+        };
+        let Some(sha) = crate::component_version::resolve(&repo, version) else {
+            return ComponentFile::NotFound;
+        };
+        for path in [
+            format!("templates/{name}.yml"),
+            format!("templates/{name}/template.yml"),
+        ] {
+            if let Ok(Some(bytes)) = repo.read_file(&sha, &path)
+                && let Ok(content) = String::from_utf8(bytes)
+            {
+                return ComponentFile::Found { content, sha, path };
+            }
+        }
+        ComponentFile::NotFound
+    }
+
     async fn read_async(&self, full_path: &str, rev: Option<&str>, path: &str) -> ProjectFile {
         let sha = match self.resolve(full_path, rev).await {
             Resolved::Commit(repo, sha) => (repo, sha),
@@ -65,8 +95,21 @@ impl ProjectFiles {
 
     /// The project's repository and the commit `rev` names, if the user may read its code.
     async fn resolve(&self, full_path: &str, rev: Option<&str>) -> Resolved {
+        let repo = match self.readable(full_path).await {
+            Readable::Repo(repo) => repo,
+            Readable::NoProject => return Resolved::NoProject,
+            Readable::Denied => return Resolved::Denied,
+        };
+        match repo.resolve(rev.unwrap_or("HEAD")) {
+            Ok(Some(sha)) => Resolved::Commit(repo, sha),
+            _ => Resolved::NoRef,
+        }
+    }
+
+    /// The project's repository, if the user may read its code.
+    async fn readable(&self, full_path: &str) -> Readable {
         let Ok(Some(project)) = self.app.store.project_by_full_path(full_path).await else {
-            return Resolved::NoProject;
+            return Readable::NoProject;
         };
         let direct = self
             .app
@@ -79,7 +122,7 @@ impl ProjectFiles {
             .namespace_access_level(self.user.id, project.namespace_id)
             .await;
         let (Ok(direct), Ok(inherited)) = (direct, inherited) else {
-            return Resolved::Denied;
+            return Readable::Denied;
         };
         let access = ProjectAccess {
             level: direct.max(inherited).unwrap_or(0),
@@ -88,14 +131,16 @@ impl ProjectFiles {
             project,
         };
         if !may_download_code(&access) {
-            return Resolved::Denied;
+            return Readable::Denied;
         }
-        let repo = self.app.repository(access.project.id);
-        match repo.resolve(rev.unwrap_or("HEAD")) {
-            Ok(Some(sha)) => Resolved::Commit(repo, sha),
-            _ => Resolved::NoRef,
-        }
+        Readable::Repo(self.app.repository(access.project.id))
     }
+}
+
+enum Readable {
+    Repo(pipewright_git::Repo),
+    NoProject,
+    Denied,
 }
 
 enum Resolved {

@@ -21,6 +21,7 @@ pub mod environment;
 pub mod error;
 pub mod force_push_guard;
 pub mod groups;
+mod component_version;
 mod include_project;
 pub mod job_actions;
 pub mod job_options;
@@ -68,4 +69,6 @@ pub mod model {
 }
 
 pub use pipewright_domain::{Status, When};
+/// Pipeline inputs (`spec:inputs` of the main configuration) and GitLab's parsing of them.
+pub use pipewright_ciyaml::{PipelineInputs, parse_input_params};
 pub use pipewright_store::now_ms;

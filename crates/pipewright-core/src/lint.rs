@@ -89,6 +89,15 @@ impl FileSource for Files {
     fn project_paths(&self, project: &str, rev: Option<&str>) -> ProjectPaths {
         self.projects.paths(project, rev)
     }
+
+    fn read_component(
+        &self,
+        project: &str,
+        version: &str,
+        name: &str,
+    ) -> pipewright_ciyaml::ComponentFile {
+        self.projects.component(project, version, name)
+    }
 }
 
 fn lint_job(job: JobPlan) -> LintJob {
@@ -168,6 +177,7 @@ pub async fn lint(
             variables,
             changed_paths: None,
             files: &files,
+            inputs: Default::default(),
         };
         let merged = pipewright_ciyaml::merged(&content, &context);
         (pipewright_ciyaml::plan(&content, &context), merged)
@@ -204,6 +214,36 @@ pub async fn lint(
     })
 }
 
+/// GitLab's metadata of a component: its address, a link to the template at the commit read,
+/// no raw link and no extra (GitLab keeps the component's project out of the response).
+async fn component_include(
+    app: &App,
+    project: &pipewright_store::model::Project,
+    sha: Option<&str>,
+    file: pipewright_ciyaml::IncludedFile,
+) -> Result<LintInclude> {
+    let mut blob = None;
+    if let (Some(path), Some(commit), Some(template)) = (&file.project, &file.rev, &file.file) {
+        let full_path = match app.store.project_by_full_path(path).await? {
+            Some(component) => component.full_path,
+            None => path.clone(),
+        };
+        blob = Some(format!(
+            "{}/{full_path}/-/blob/{commit}/{template}",
+            app.config.external_url
+        ));
+    }
+    Ok(LintInclude {
+        kind: file.kind,
+        location: file.location,
+        blob,
+        raw: None,
+        extra: serde_json::json!({}),
+        context_project: project.full_path.clone(),
+        context_sha: sha.map(str::to_owned),
+    })
+}
+
 /// GitLab's metadata of one included file: links to it at the commit it was read from, and the
 /// project and commit it was included in.
 async fn lint_include(
@@ -228,6 +268,9 @@ async fn lint_include(
         ),
         None => (None, None),
     };
+    if file.kind == "component" {
+        return component_include(app, project, sha, file).await;
+    }
     let Some(other) = &file.project else {
         let (blob, raw) = links(&project.full_path, sha);
         return Ok(LintInclude {

@@ -32,6 +32,8 @@ pub struct NewPipelineRequest {
     pub before_sha: Option<String>,
     pub source: String,
     pub variables: Vec<PipelineVariable>,
+    /// Values for the configuration's `spec:inputs` header (API and trigger `inputs`).
+    pub inputs: pipewright_ciyaml::PipelineInputs,
 }
 
 /// The repository at one commit, as the YAML planner sees it.
@@ -68,6 +70,15 @@ impl FileSource for RepoFiles {
 
     fn project_paths(&self, project: &str, rev: Option<&str>) -> ProjectPaths {
         self.projects.paths(project, rev)
+    }
+
+    fn read_component(
+        &self,
+        project: &str,
+        version: &str,
+        name: &str,
+    ) -> pipewright_ciyaml::ComponentFile {
+        self.projects.component(project, version, name)
     }
 }
 
@@ -281,6 +292,7 @@ async fn plan(
             .iter()
             .map(|variable| (variable.key.clone(), variable.value.clone())),
     );
+    let inputs = request.inputs.clone();
     let changed_paths = if before_sha == ZERO_SHA || tag {
         None
     } else {
@@ -296,6 +308,7 @@ async fn plan(
             variables,
             changed_paths,
             files: &files,
+            inputs,
         };
         match pipewright_ciyaml::plan(&source, &context) {
             Ok(plan) => Planned::Jobs(plan),
@@ -366,6 +379,7 @@ pub async fn create_pipeline_by_api(
     access: &ProjectAccess,
     ref_name: String,
     variables: Vec<PipelineVariable>,
+    inputs: pipewright_ciyaml::PipelineInputs,
 ) -> Result<Pipeline> {
     let user = actor.require_user()?;
     actor.require_write_scope()?;
@@ -392,6 +406,7 @@ pub async fn create_pipeline_by_api(
             before_sha: None,
             source: "api".into(),
             variables,
+            inputs,
         },
         OnConfigError::Reject,
     )

@@ -105,6 +105,7 @@ async fn start_push_pipeline(
         before_sha: Some(before_sha.unwrap_or(ZERO_SHA).to_owned()),
         source: "push".into(),
         variables: Vec::new(),
+        inputs: Default::default(),
     };
     if let Err(err) = create_pipeline(
         app,

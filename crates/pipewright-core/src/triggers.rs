@@ -125,6 +125,7 @@ pub async fn trigger_pipeline(
     token: &str,
     ref_name: String,
     variables: Vec<(String, String)>,
+    inputs: pipewright_ciyaml::PipelineInputs,
 ) -> Result<(Pipeline, Project)> {
     let project = lookup_project(app, project_id)
         .await?
@@ -166,6 +167,7 @@ pub async fn trigger_pipeline(
                 variable_type: "env_var".into(),
             })
             .collect(),
+        inputs,
     };
     let pipeline = create_pipeline(app, &access.project, &owner, request, OnConfigError::Reject)
         .await?

@@ -282,5 +282,6 @@ fn request(ref_name: String, sha: Option<String>, source: &str) -> NewPipelineRe
         before_sha: None,
         source: source.to_owned(),
         variables: Vec::new(),
+        inputs: Default::default(),
     }
 }

@@ -49,6 +49,16 @@ pub(crate) fn parse_variables(params: &Params) -> ApiResult<Vec<PipelineVariable
         .collect()
 }
 
+/// `inputs` (Grape `type: Hash`): `{"inputs": {"env": "prod"}}` or `inputs[env]=prod`; text
+/// holding JSON becomes a number, boolean or array (GitLab's `Inputs.parse_params`).
+pub(crate) fn parse_inputs(params: &Params) -> ApiResult<pipewright_core::PipelineInputs> {
+    match params.get("inputs") {
+        None => Ok(Default::default()),
+        Some(Value::Object(map)) => Ok(pipewright_core::parse_input_params(map)),
+        Some(_) => Err(param_error("inputs is invalid")),
+    }
+}
+
 /// An ISO 8601 time parameter as UTC milliseconds (`2019-03-15T08:00:00Z`, or a date).
 fn time_param(params: &Params, key: &str) -> ApiResult<Option<i64>> {
     let Some(text) = params.string(key)? else {
@@ -205,9 +215,11 @@ pub async fn create_pipeline(
     actor.require_user()?;
     let ref_name = params.required_string("ref")?;
     let variables = parse_variables(&params)?;
+    let inputs = parse_inputs(&params)?;
     let access = projects::find_project(&app, &actor, &id).await?;
     let pipeline =
-        pipelines::create_pipeline_by_api(&app, &actor, &access, ref_name, variables).await?;
+        pipelines::create_pipeline_by_api(&app, &actor, &access, ref_name, variables, inputs)
+            .await?;
     let entity = render(&app, &pipeline, &access.project.full_path).await?;
     Ok((StatusCode::CREATED, Json(entity)).into_response())
 }

@@ -117,8 +117,9 @@ pub async fn trigger_pipeline(
     let token = params.required_string("token")?;
     let ref_name = params.required_string("ref")?;
     let variables = trigger_variables(&params)?;
+    let inputs = super::pipelines::parse_inputs(&params)?;
     let (pipeline, project) =
-        triggers::trigger_pipeline(&app, &id, &token, ref_name, variables).await?;
+        triggers::trigger_pipeline(&app, &id, &token, ref_name, variables, inputs).await?;
     super::pipelines::render_response(&app, &pipeline, &project.full_path, StatusCode::CREATED)
         .await
 }
