@@ -23,6 +23,8 @@ pub fn router() -> Router<App> {
         .route("/oauth/token", post(token))
         .route("/oauth/token/info", get(token_info))
         .route("/oauth/revoke", post(revoke))
+        // Rails reads form, JSON and multipart bodies alike.
+        .layer(axum::middleware::from_fn(crate::body_params::capture))
 }
 
 /// Doorkeeper answers never go to caches.
