@@ -421,6 +421,40 @@ async function main() {
   assert.deepEqual(await pipelineJobs(parent.id), []);
   await rejects(gl.Jobs.show(project.id, bridge.id), 404, "404 Not found");
 
+  // The rest of the platform API a client script touches around jobs.
+  const branches = await gl.Branches.all(project.id);
+  assert.deepEqual(branches.map((b) => b.name).sort(), ["main", "stable"]);
+  assert.equal((await gl.Commits.show(project.id, commit.id)).id, commit.id);
+  const shownRunner = await gl.Runners.show(runner.id);
+  assert.equal(shownRunner.description, "gitbeaker");
+  assert.deepEqual(shownRunner.tag_list, ["gitbeaker-external"]);
+  const runnerJobs = await gl.Runners.allJobs(runner.id);
+  assert.deepEqual(runnerJobs.map((j) => j.id), [external.id]);
+  const edited = await gl.Runners.edit(runner.id, { paused: true });
+  assert.equal(edited.paused, true);
+  await gl.Runners.remove({ runnerId: runner.id });
+  await rejects(gl.Runners.show(runner.id), 404, "404 Runner Not Found");
+  const retriedPipeline = await gl.Pipelines.retry(project.id, pipeline.id);
+  assert.equal(retriedPipeline.id, pipeline.id);
+  await gl.Pipelines.cancel(project.id, pipeline.id);
+  await gl.Pipelines.remove(project.id, apiPipeline.id);
+  await rejects(gl.Pipelines.show(project.id, apiPipeline.id), 404, "404 Not found");
+  const renamed = await gl.Projects.edit(project.id, { path: `renamed-${suffix}` });
+  assert.equal(renamed.path_with_namespace, `gb-${suffix}/renamed-${suffix}`);
+  assert.equal((await gl.Projects.show(`gb-${suffix}/renamed-${suffix}`)).id, project.id);
+  assert.equal((await gl.Jobs.all(`gb-${suffix}/jobs-${suffix}`, { perPage: 1, maxPages: 1 })).length, 1);
+  await rejects(
+    gl.Jobs.cancel(`gb-${suffix}/jobs-${suffix}`, build.id),
+    405,
+    "Non GET methods are not allowed for moved projects",
+  );
+  await admin.Users.block(reporter.id);
+  await rejects(rep.Jobs.show(project.id, build.id), 403);
+  await admin.Users.unblock(reporter.id);
+  assert.equal((await rep.Jobs.show(project.id, build.id)).id, build.id);
+  await admin.PersonalAccessTokens.remove({ tokenId: repToken.id });
+  await rejects(rep.Jobs.show(project.id, build.id), 401);
+
   console.log("gitbeaker: all checks passed");
 }
 
