@@ -153,6 +153,8 @@ async fn measure(
         200.0,
     ));
     let memory = server.separate_process;
+    // An in-process server (tests) shares its CPU time with the load generator.
+    let cpu_pid = memory.then_some(server.pid);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = if memory {
         procfs::rss_mib(server.pid)
@@ -164,12 +166,12 @@ async fn measure(
     progress("read scenarios");
     let sampler = RssSampler::start(server.pid, Duration::from_millis(50));
     let baseline = scenarios::version(token, sizes.list_connections);
-    let (version, _) = closed(addr, sizes, &baseline).await?;
+    let (version, _) = closed(addr, sizes, &baseline, cpu_pid).await?;
     rows.push(version.clone());
     let lists = scenarios::lists(seeded, sizes);
     let items = scenarios::items(seeded, sizes);
     for scenario in lists.iter().chain(items.iter()) {
-        let (mut row, _) = closed(addr, sizes, scenario).await?;
+        let (mut row, _) = closed(addr, sizes, scenario, cpu_pid).await?;
         row.relate_to(&version);
         progress(&format!(
             "{}: {:.0}/s p99 {:.2} ms",
@@ -250,7 +252,7 @@ async fn measure(
     ] {
         let label = format!("{:.1} MB", bytes as f64 / 1e6);
         let tail = scenarios::log_tail(seeded, job, bytes, &label);
-        let (row, result) = closed(addr, sizes, &tail).await?;
+        let (row, result) = closed(addr, sizes, &tail, cpu_pid).await?;
         tail_p50.push(row.p50_ms);
         let expected = result.requests * 4096;
         checks.push(Check {
@@ -341,15 +343,31 @@ async fn closed(
     addr: std::net::SocketAddr,
     sizes: &Sizes,
     scenario: &scenarios::ReadScenario,
+    server_pid: Option<u32>,
 ) -> anyhow::Result<(Row, load::LoadResult)> {
-    scenarios::run(
+    // The server's CPU time over the measured window, read beside the load.
+    let (warmup, measure) = (sizes.warmup, sizes.measure);
+    let cpu = tokio::spawn(async move {
+        let server_pid = server_pid?;
+        tokio::time::sleep(warmup).await;
+        let before = procfs::cpu_micros(server_pid)?;
+        tokio::time::sleep(measure).await;
+        Some(procfs::cpu_micros(server_pid)?.saturating_sub(before))
+    });
+    let (mut row, result) = scenarios::run(
         addr,
         scenario,
         sizes.warmup,
         sizes.measure,
         Pace::ClosedLoop,
     )
-    .await
+    .await?;
+    if let Ok(Some(micros)) = cpu.await
+        && result.requests > 0
+    {
+        row.server_cpu_us = Some(micros as f64 / result.requests as f64);
+    }
+    Ok((row, result))
 }
 
 /// Milliseconds from `launched` to the first 200 of `GET /version`, polling every millisecond.

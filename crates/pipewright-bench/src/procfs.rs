@@ -13,6 +13,17 @@ fn status_mib(pid: u32, field: &str) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// CPU time the process has used so far (all threads, user + system), in microseconds.
+/// `/proc/<pid>/stat` counts clock ticks, 100 per second on Linux.
+pub fn cpu_micros(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces; the fields after it are fixed.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) * 10_000)
+}
+
 /// Resident set size now.
 pub fn rss_mib(pid: u32) -> Option<f64> {
     status_mib(pid, "VmRSS:")

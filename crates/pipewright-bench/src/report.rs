@@ -55,6 +55,9 @@ pub struct Row {
     pub rps_vs_version: Option<f64>,
     pub p50_vs_version: Option<f64>,
     pub p99_vs_version: Option<f64>,
+    /// Server CPU time (all threads) per answered request in the measured window, in µs:
+    /// less sensitive than req/s to other processes on a shared machine.
+    pub server_cpu_us: Option<f64>,
     pub target: String,
     /// `pass`/`FAIL` against the target in full mode; `-` otherwise.
     pub verdict: String,
@@ -92,6 +95,7 @@ impl Row {
                 "FAIL".into()
             },
             first_error: result.first_error.clone(),
+            server_cpu_us: None,
         }
     }
 
@@ -114,6 +118,7 @@ impl Row {
             target: format!("{rate:.0}/s sustained"),
             verdict: format!("FAIL (max {max_rps:.0}/s)"),
             first_error: None,
+            server_cpu_us: None,
         }
     }
 
@@ -230,7 +235,7 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "\n{:<44} {:>5} {:>7} {:>9} {:>8} {:>8} {:>8} {:>6} {:>6} {:>4}  {:<24} verdict",
+            "\n{:<44} {:>5} {:>7} {:>9} {:>8} {:>8} {:>8} {:>6} {:>6} {:>7} {:>4}  {:<24} verdict",
             "scenario",
             "conns",
             "pace",
@@ -240,13 +245,14 @@ impl Report {
             "max ms",
             "x rps",
             "x p50",
+            "cpu us",
             "err",
             "target"
         );
         for row in &self.rows {
             let _ = writeln!(
                 out,
-                "{:<44} {:>5} {:>7} {:>9.0} {:>8.2} {:>8.2} {:>8.1} {:>6} {:>6} {:>4}  {:<24} {}",
+                "{:<44} {:>5} {:>7} {:>9.0} {:>8.2} {:>8.2} {:>8.1} {:>6} {:>6} {:>7} {:>4}  {:<24} {}",
                 row.scenario,
                 row.connections,
                 row.pace,
@@ -256,6 +262,7 @@ impl Report {
                 row.max_ms,
                 fmt_opt(row.rps_vs_version, 2),
                 fmt_opt(row.p50_vs_version, 1),
+                fmt_opt(row.server_cpu_us, 0),
                 row.errors,
                 row.target,
                 row.verdict

@@ -56,11 +56,23 @@ impl JobArtifacts {
 pub async fn load_for_jobs(app: &App, jobs: &[Job]) -> Result<HashMap<i64, JobArtifacts>> {
     let job_ids: Vec<i64> = jobs.iter().map(|job| job.id).collect();
     let job_ids = job_ids.as_slice();
+    let expiry = app.store.artifacts_expiry_by_job_ids(job_ids).await?;
+    let records = app.store.artifacts_by_job_ids(job_ids).await?;
+    assemble(app, jobs, expiry, records).await
+}
+
+/// [`load_for_jobs`] from records already read (the job views read them with the rest).
+pub async fn assemble(
+    app: &App,
+    jobs: &[Job],
+    expiry: Vec<pipewright_store::ArtifactsExpiry>,
+    records: Vec<JobArtifact>,
+) -> Result<HashMap<i64, JobArtifacts>> {
     let mut by_job: HashMap<i64, JobArtifacts> = HashMap::new();
-    for row in app.store.artifacts_expiry_by_job_ids(job_ids).await? {
+    for row in expiry {
         by_job.entry(row.job_id).or_default().expire_at = row.artifacts_expire_at;
     }
-    for record in app.store.artifacts_by_job_ids(job_ids).await? {
+    for record in records {
         by_job
             .entry(record.job_id)
             .or_default()

@@ -39,40 +39,29 @@ pub fn iso_seconds(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Builds views for jobs of one project with a fixed number of queries.
+/// Builds views for jobs of one project with a fixed number of queries (one store call).
 pub async fn views(app: &App, project: &Project, jobs: Vec<Job>) -> Result<Vec<JobView>> {
-    let pipeline_ids = distinct(jobs.iter().map(|job| Some(job.pipeline_id)));
-    let user_ids = distinct(jobs.iter().map(|job| job.user_id));
-    let runner_ids = distinct(jobs.iter().map(|job| job.runner_id));
-    let pipelines: HashMap<i64, Pipeline> = app
-        .store
-        .pipelines_by_ids(&pipeline_ids)
-        .await?
+    let relations = app.store.job_relations(&jobs).await?;
+    let pipelines: HashMap<i64, Pipeline> = relations
+        .pipelines
         .into_iter()
         .map(|pipeline| (pipeline.id, pipeline))
         .collect();
-    let users: HashMap<i64, User> = app
-        .store
-        .users_by_ids(&user_ids)
-        .await?
+    let users: HashMap<i64, User> = relations
+        .users
         .into_iter()
         .map(|user| (user.id, user))
         .collect();
-    let runners: HashMap<i64, Runner> = app
-        .store
-        .runners_by_ids(&runner_ids)
-        .await?
+    let runners: HashMap<i64, Runner> = relations
+        .runners
         .into_iter()
         .map(|runner| (runner.id, runner))
         .collect();
-    let job_ids: Vec<i64> = jobs.iter().map(|job| job.id).collect();
-    let mut managers: HashMap<i64, pipewright_store::RunnerManager> = app
-        .store
-        .runner_managers_for_jobs(&job_ids)
-        .await?
-        .into_iter()
-        .collect();
-    let mut artifacts = crate::artifacts::load_for_jobs(app, &jobs).await?;
+    let mut managers: HashMap<i64, pipewright_store::RunnerManager> =
+        relations.runner_managers.into_iter().collect();
+    let mut artifacts =
+        crate::artifacts::assemble(app, &jobs, relations.artifacts_expiry, relations.artifacts)
+            .await?;
     let shas: Vec<String> = {
         let mut shas: Vec<String> = pipelines.values().map(|p| p.sha.clone()).collect();
         shas.sort();
@@ -102,13 +91,6 @@ pub async fn views(app: &App, project: &Project, jobs: Vec<Job>) -> Result<Vec<J
             })
         })
         .collect()
-}
-
-fn distinct(ids: impl Iterator<Item = Option<i64>>) -> Vec<i64> {
-    let mut ids: Vec<i64> = ids.flatten().collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
 }
 
 /// E1: one page of the project's builds (`offset` rows skipped), newest first.
@@ -223,10 +205,10 @@ pub async fn list_pipeline_jobs(
     if !access.can_read_build() {
         return Ok(Vec::new());
     }
-    // E2 lists newest first.
+    // E2 lists newest first, from a read snapshot (not the writer, which processing needs).
     let jobs = app
         .store
-        .pipeline_jobs(pipeline.id, include_retried)
+        .pipeline_jobs_for_reading(pipeline.id, include_retried)
         .await?
         .into_iter()
         .rev()

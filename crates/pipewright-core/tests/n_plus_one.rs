@@ -38,7 +38,9 @@ impl tracing::field::Visit for FieldText {
 
 impl<S: tracing::Subscriber> Layer<S> for StatementCounter {
     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        if event.metadata().target() != "sqlx::query" {
+        // sqlx's events and the store's read path's (same fields, another target).
+        let target = event.metadata().target();
+        if target != "sqlx::query" && target != pipewright_store::QUERY_TARGET {
             return;
         }
         let mut text = FieldText::default();

@@ -3,6 +3,7 @@
 
 use sqlx::FromRow;
 
+use crate::reader::{self, Columns};
 use crate::{Store, StoreError, now_ms};
 
 /// One uploaded artifact file of a job.
@@ -48,6 +49,56 @@ pub struct DotenvVariable {
     pub value: String,
 }
 
+/// Every artifact record of these jobs, by job then type, on a reader connection.
+pub(crate) fn artifacts_by_job_ids(
+    conn: &rusqlite::Connection,
+    ids: &[i64],
+) -> Result<Vec<JobArtifact>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {ARTIFACT_COLUMNS} FROM job_artifacts WHERE job_id IN ({}) ORDER BY job_id, id",
+        reader::placeholders(1, ids.len())
+    );
+    reader::query(conn, &sql, &reader::id_params(ids), |row| {
+        let mut c = Columns::new(row);
+        Ok(JobArtifact {
+            id: c.next()?,
+            job_id: c.next()?,
+            project_id: c.next()?,
+            file_type: c.next()?,
+            file_format: c.next()?,
+            filename: c.next()?,
+            size: c.next()?,
+            file_sha256: c.next()?,
+            expire_at: c.next()?,
+            created_at: c.next()?,
+        })
+    })
+}
+
+/// `artifacts_expire_at` of these jobs, on a reader connection.
+pub(crate) fn artifacts_expiry_by_job_ids(
+    conn: &rusqlite::Connection,
+    ids: &[i64],
+) -> Result<Vec<ArtifactsExpiry>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id AS job_id, artifacts_expire_at FROM jobs WHERE id IN ({})",
+        reader::placeholders(1, ids.len())
+    );
+    reader::query(conn, &sql, &reader::id_params(ids), |row| {
+        let mut c = Columns::new(row);
+        Ok(ArtifactsExpiry {
+            job_id: c.next()?,
+            artifacts_expire_at: c.next()?,
+        })
+    })
+}
+
 fn push_ids(query: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>, ids: &[i64]) {
     let mut separated = query.separated(", ");
     for id in ids {
@@ -62,12 +113,10 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = sqlx::QueryBuilder::new(format!(
-            "SELECT {ARTIFACT_COLUMNS} FROM job_artifacts WHERE job_id IN ("
-        ));
-        push_ids(&mut query, ids);
-        query.push(" ORDER BY job_id, id");
-        Ok(query.build_query_as().fetch_all(&self.read).await?)
+        let ids = ids.to_vec();
+        self.readers
+            .run(move |conn| artifacts_by_job_ids(conn, &ids))
+            .await
     }
 
     /// `artifacts_expire_at` of these jobs (one statement for a page).
@@ -78,11 +127,10 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = sqlx::QueryBuilder::new(
-            "SELECT id AS job_id, artifacts_expire_at FROM jobs WHERE id IN (",
-        );
-        push_ids(&mut query, ids);
-        Ok(query.build_query_as().fetch_all(&self.read).await?)
+        let ids = ids.to_vec();
+        self.readers
+            .run(move |conn| artifacts_expiry_by_job_ids(conn, &ids))
+            .await
     }
 
     /// The job's artifact of one type, read from the writer so a racing upload is seen.

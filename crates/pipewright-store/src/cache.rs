@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::model::{Job, PersonalAccessToken, Runner};
+use crate::model::{Job, PersonalAccessToken, Project, Runner, User};
 
 /// Tables whose writes do not change who a credential belongs to or what it may do: the
 /// per-job and per-pipeline bookkeeping that runs all day. Writes to every other table (users,
@@ -135,13 +135,20 @@ impl<V: Clone> GenCache<V> {
     }
 }
 
-/// The cached lookups, by token hash. Only found records are kept: unknown tokens must not
-/// fill memory.
+/// The cached lookups. Only found records are kept: unknown tokens or ids must not fill memory.
 #[derive(Default)]
 pub(crate) struct Caches {
+    /// By token hash (`jobs` generation).
     pub(crate) job_by_token: GenCache<Job>,
+    /// By token hash (`runners` generation).
     pub(crate) runner_by_token: GenCache<Runner>,
+    /// By token hash (`access` generation).
     pub(crate) personal_access_token: GenCache<PersonalAccessToken>,
+    /// By id (`access` generation): every authenticated request and every job entity's user.
+    pub(crate) user_by_id: GenCache<User>,
+    /// By id, and by lower-cased full path (`access` generation): every project route.
+    pub(crate) project_by_id: GenCache<Project>,
+    pub(crate) project_by_path: GenCache<Project>,
 }
 
 #[cfg(test)]

@@ -13,18 +13,40 @@ pub enum StoreError {
     Database(#[source] DatabaseError),
 }
 
-/// The underlying driver error, wrapped so callers never name sqlx.
-pub struct DatabaseError(sqlx::Error);
+/// The underlying driver error, wrapped so callers never name sqlx or rusqlite.
+pub struct DatabaseError(Driver);
+
+enum Driver {
+    Sqlx(sqlx::Error),
+    /// The read path (`reader`).
+    Sqlite(rusqlite::Error),
+    /// The reader pool itself (closed, or a reading thread panicked).
+    Other(String),
+}
+
+impl DatabaseError {
+    pub(crate) fn other(what: impl fmt::Display) -> DatabaseError {
+        DatabaseError(Driver::Other(what.to_string()))
+    }
+}
 
 impl fmt::Debug for DatabaseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        match &self.0 {
+            Driver::Sqlx(err) => err.fmt(f),
+            Driver::Sqlite(err) => err.fmt(f),
+            Driver::Other(err) => err.fmt(f),
+        }
     }
 }
 
 impl fmt::Display for DatabaseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        match &self.0 {
+            Driver::Sqlx(err) => err.fmt(f),
+            Driver::Sqlite(err) => err.fmt(f),
+            Driver::Other(err) => err.fmt(f),
+        }
     }
 }
 
@@ -40,13 +62,27 @@ impl From<sqlx::Error> for StoreError {
             let column = message.rsplit(": ").next().unwrap_or(message).to_owned();
             return StoreError::Duplicate(column);
         }
-        StoreError::Database(DatabaseError(err))
+        StoreError::Database(DatabaseError(Driver::Sqlx(err)))
     }
 }
 
 impl From<sqlx::migrate::MigrateError> for StoreError {
     fn from(err: sqlx::migrate::MigrateError) -> Self {
-        StoreError::Database(DatabaseError(sqlx::Error::Migrate(Box::new(err))))
+        StoreError::Database(DatabaseError(Driver::Sqlx(sqlx::Error::Migrate(Box::new(
+            err,
+        )))))
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        match err {
+            // A column holding an unexpected type is a corrupt row, not a failing database.
+            rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..) => corrupt(err),
+            err => StoreError::Database(DatabaseError(Driver::Sqlite(err))),
+        }
     }
 }
 

@@ -3,6 +3,7 @@ use sqlx::{FromRow, Sqlite, Transaction};
 
 use crate::error::corrupt;
 use crate::model::{Job, Pipeline};
+use crate::reader::{self, Columns};
 use crate::{Store, StoreError, now_ms};
 
 pub(crate) const JOB_COLUMNS: &str = "id, project_id, pipeline_id, kind, name, stage, stage_idx, status, when_kind, allow_failure, needs, options, tag_list, ref_name, tag, user_id, runner_id, cancel_gracefully, retried, timeout, created_at, updated_at, queued_at, started_at, finished_at, erased_at, erased_by, failure_reason, exit_code, coverage, job_variables";
@@ -85,6 +86,51 @@ impl TryFrom<JobRow> for Job {
             job_variables: row.job_variables,
         })
     }
+}
+
+impl JobRow {
+    /// The row of a [`JOB_COLUMNS`] select on the read path, columns in that order.
+    pub(crate) fn read(row: &rusqlite::Row<'_>) -> Result<JobRow, StoreError> {
+        let mut c = Columns::new(row);
+        Ok(JobRow {
+            id: c.next()?,
+            project_id: c.next()?,
+            pipeline_id: c.next()?,
+            kind: c.next()?,
+            name: c.next()?,
+            stage: c.next()?,
+            stage_idx: c.next()?,
+            status: c.next()?,
+            when_kind: c.next()?,
+            allow_failure: c.next()?,
+            needs: c.next()?,
+            options: c.next()?,
+            tag_list: c.next()?,
+            ref_name: c.next()?,
+            tag: c.next()?,
+            user_id: c.next()?,
+            runner_id: c.next()?,
+            cancel_gracefully: c.next()?,
+            retried: c.next()?,
+            timeout: c.next()?,
+            created_at: c.next()?,
+            updated_at: c.next()?,
+            queued_at: c.next()?,
+            started_at: c.next()?,
+            finished_at: c.next()?,
+            erased_at: c.next()?,
+            erased_by: c.next()?,
+            failure_reason: c.next()?,
+            exit_code: c.next()?,
+            coverage: c.next()?,
+            job_variables: c.next()?,
+        })
+    }
+}
+
+/// A [`JOB_COLUMNS`] row on the read path, as a [`Job`].
+pub(crate) fn read_job(row: &rusqlite::Row<'_>) -> Result<Job, StoreError> {
+    Job::try_from(JobRow::read(row)?)
 }
 
 pub(crate) fn into_jobs(rows: Vec<JobRow>) -> Result<Vec<Job>, StoreError> {
@@ -294,12 +340,16 @@ impl Store {
     }
 
     pub async fn job_by_id(&self, id: i64) -> Result<Option<Job>, StoreError> {
-        let row: Option<JobRow> =
-            sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(&self.read)
-                .await?;
-        row.map(Job::try_from).transpose()
+        self.readers
+            .run(move |conn| {
+                reader::query_optional(
+                    conn,
+                    &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"),
+                    &[&id],
+                    read_job,
+                )
+            })
+            .await
     }
 
     /// Reads through the writer so a caller sees its own just-committed writes.
@@ -330,6 +380,27 @@ impl Store {
             self.caches.job_by_token.put(token_hash, generation, job);
         }
         Ok(job)
+    }
+
+    /// [`Store::pipeline_jobs`] from a read snapshot, for the Jobs API: a list may lag the
+    /// writer by a commit, as every other list does; decisions use `pipeline_jobs`.
+    pub async fn pipeline_jobs_for_reading(
+        &self,
+        pipeline_id: i64,
+        include_retried: bool,
+    ) -> Result<Vec<Job>, StoreError> {
+        self.readers
+            .run(move |conn| {
+                let sql = if include_retried {
+                    format!("SELECT {JOB_COLUMNS} FROM jobs WHERE pipeline_id = $1 ORDER BY id")
+                } else {
+                    format!(
+                        "SELECT {JOB_COLUMNS} FROM jobs WHERE pipeline_id = $1 AND retried = FALSE ORDER BY id"
+                    )
+                };
+                reader::query(conn, &sql, &[&pipeline_id], read_job)
+            })
+            .await
     }
 
     /// Every job of a pipeline in creation order; retried ones only when asked.
@@ -371,46 +442,59 @@ impl Store {
             statuses.dedup();
             statuses.into_iter().map(Some).collect()
         };
-        let mut query = sqlx::QueryBuilder::new("");
-        for (index, status) in statuses.iter().enumerate() {
-            if index > 0 {
-                query.push(" UNION ALL ");
-            }
-            query
-                .push(format!(
-                    "SELECT {JOB_COLUMNS} FROM jobs WHERE project_id = "
-                ))
-                .push_bind(project_id)
-                .push(" AND kind = 'build'");
-            if let Some(status) = status {
-                query.push(" AND status = ").push_bind(status.as_str());
-            }
-            if let Some(ref_name) = &filter.ref_name {
-                query.push(" AND ref_name = ").push_bind(ref_name.clone());
-            }
-            if let Some(before_id) = filter.before_id {
-                query.push(" AND id < ").push_bind(before_id);
-            }
-            if let Some(after_id) = filter.after_id {
-                query.push(" AND id > ").push_bind(after_id);
-            }
-        }
-        let backward = filter.after_id.is_some();
-        query
-            .push(if backward {
-                " ORDER BY id ASC LIMIT "
-            } else {
-                " ORDER BY id DESC LIMIT "
+        let filter = filter.clone();
+        self.readers
+            .run(move |conn| {
+                // Portable text: `$n` numbered in order, each arm binding its own values.
+                let mut sql = String::new();
+                let mut params: Vec<&dyn rusqlite::ToSql> = Vec::new();
+                let status_texts: Vec<&'static str> = statuses
+                    .iter()
+                    .map(|status| status.map_or("", |status| status.as_str()))
+                    .collect();
+                for (index, status) in statuses.iter().enumerate() {
+                    if index > 0 {
+                        sql.push_str(" UNION ALL ");
+                    }
+                    params.push(&project_id);
+                    sql.push_str(&format!(
+                        "SELECT {JOB_COLUMNS} FROM jobs WHERE project_id = ${} AND kind = 'build'",
+                        params.len()
+                    ));
+                    if status.is_some() {
+                        params.push(&status_texts[index]);
+                        sql.push_str(&format!(" AND status = ${}", params.len()));
+                    }
+                    if let Some(ref_name) = &filter.ref_name {
+                        params.push(ref_name);
+                        sql.push_str(&format!(" AND ref_name = ${}", params.len()));
+                    }
+                    if let Some(before_id) = &filter.before_id {
+                        params.push(before_id);
+                        sql.push_str(&format!(" AND id < ${}", params.len()));
+                    }
+                    if let Some(after_id) = &filter.after_id {
+                        params.push(after_id);
+                        sql.push_str(&format!(" AND id > ${}", params.len()));
+                    }
+                }
+                let backward = filter.after_id.is_some();
+                sql.push_str(if backward {
+                    " ORDER BY id ASC LIMIT "
+                } else {
+                    " ORDER BY id DESC LIMIT "
+                });
+                params.push(&limit);
+                sql.push_str(&format!("${} OFFSET ", params.len()));
+                params.push(&offset);
+                sql.push_str(&format!("${}", params.len()));
+                let mut jobs = reader::query(conn, &sql, &params, read_job)?;
+                if backward {
+                    jobs.reverse();
+                }
+                Ok(jobs)
             })
-            .push_bind(limit)
-            .push(" OFFSET ")
-            .push_bind(offset);
-        let rows: Vec<JobRow> = query.build_query_as().fetch_all(&self.read).await?;
-        let mut jobs = into_jobs(rows)?;
-        if backward {
-            jobs.reverse();
-        }
-        Ok(jobs)
+            .await
     }
 
     /// The oldest pending builds, for a runner to choose from.

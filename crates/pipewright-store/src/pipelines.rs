@@ -4,6 +4,7 @@ use sqlx::FromRow;
 use crate::error::corrupt;
 use crate::jobs::{NewJob, insert_job};
 use crate::model::{Job, Pipeline, PipelineVariable};
+use crate::reader::{self, Columns};
 use crate::{Store, StoreError, now_ms};
 
 pub(crate) const PIPELINE_COLUMNS: &str = "id, project_id, iid, ref_name, tag, sha, before_sha, source, status, user_id, yaml_errors, created_at, updated_at, started_at, finished_at, duration";
@@ -51,6 +52,50 @@ impl TryFrom<PipelineRow> for Pipeline {
             duration: row.duration,
         })
     }
+}
+
+impl PipelineRow {
+    /// The row of a [`PIPELINE_COLUMNS`] select on the read path, columns in that order.
+    fn read(row: &rusqlite::Row<'_>) -> Result<PipelineRow, StoreError> {
+        let mut c = Columns::new(row);
+        Ok(PipelineRow {
+            id: c.next()?,
+            project_id: c.next()?,
+            iid: c.next()?,
+            ref_name: c.next()?,
+            tag: c.next()?,
+            sha: c.next()?,
+            before_sha: c.next()?,
+            source: c.next()?,
+            status: c.next()?,
+            user_id: c.next()?,
+            yaml_errors: c.next()?,
+            created_at: c.next()?,
+            updated_at: c.next()?,
+            started_at: c.next()?,
+            finished_at: c.next()?,
+            duration: c.next()?,
+        })
+    }
+}
+
+fn read_pipeline(row: &rusqlite::Row<'_>) -> Result<Pipeline, StoreError> {
+    Pipeline::try_from(PipelineRow::read(row)?)
+}
+
+/// Pipelines by id on a reader connection (one statement).
+pub(crate) fn pipelines_by_ids(
+    conn: &rusqlite::Connection,
+    ids: &[i64],
+) -> Result<Vec<Pipeline>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {PIPELINE_COLUMNS} FROM pipelines WHERE id IN ({})",
+        reader::placeholders(1, ids.len())
+    );
+    reader::query(conn, &sql, &reader::id_params(ids), read_pipeline)
 }
 
 pub struct NewPipeline {
@@ -123,29 +168,26 @@ impl Store {
     }
 
     pub async fn pipeline_by_id(&self, id: i64) -> Result<Option<Pipeline>, StoreError> {
-        let row: Option<PipelineRow> = sqlx::query_as(&format!(
-            "SELECT {PIPELINE_COLUMNS} FROM pipelines WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await?;
-        row.map(Pipeline::try_from).transpose()
+        self.readers
+            .run(move |conn| {
+                reader::query_optional(
+                    conn,
+                    &format!("SELECT {PIPELINE_COLUMNS} FROM pipelines WHERE id = $1"),
+                    &[&id],
+                    read_pipeline,
+                )
+            })
+            .await
     }
 
     pub async fn pipelines_by_ids(&self, ids: &[i64]) -> Result<Vec<Pipeline>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = sqlx::QueryBuilder::new(format!(
-            "SELECT {PIPELINE_COLUMNS} FROM pipelines WHERE id IN ("
-        ));
-        let mut separated = query.separated(", ");
-        for id in ids {
-            separated.push_bind(*id);
-        }
-        query.push(")");
-        let rows: Vec<PipelineRow> = query.build_query_as().fetch_all(&self.read).await?;
-        rows.into_iter().map(Pipeline::try_from).collect()
+        let ids = ids.to_vec();
+        self.readers
+            .run(move |conn| pipelines_by_ids(conn, &ids))
+            .await
     }
 
     /// A project's pipelines, newest first, with the total count of the filtered set.

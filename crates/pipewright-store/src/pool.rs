@@ -7,12 +7,15 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::StoreError;
 use crate::cache::{Caches, Watch};
+use crate::reader::Readers;
 
 /// Handle to the database: one writer connection and a pool of readers.
 #[derive(Clone)]
 pub struct Store {
     pub(crate) write: SqlitePool,
     pub(crate) read: SqlitePool,
+    /// The request handlers' reads, off sqlx (see `reader`).
+    pub(crate) readers: Arc<Readers>,
     /// What the writer changed, for the lookups cached in memory (see `cache`).
     pub(crate) watch: Arc<Watch>,
     pub(crate) caches: Arc<Caches>,
@@ -67,6 +70,7 @@ impl Store {
         Ok(Store {
             write,
             read,
+            readers: Arc::new(Readers::new(path)),
             watch,
             caches: Arc::default(),
         })
@@ -81,6 +85,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.readers.close();
         self.read.close().await;
         self.write.close().await;
     }

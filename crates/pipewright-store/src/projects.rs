@@ -1,7 +1,32 @@
 use crate::model::Project;
+use crate::reader::{self, Columns};
 use crate::{Store, StoreError, now_ms};
 
 const PROJECT_COLUMNS: &str = "id, namespace_id, name, path, full_path, description, visibility, default_branch, public_jobs, ci_config_path, ci_pipeline_variables_minimum_override_role, job_token_scope_enabled, creator_id, created_at, updated_at, builds_access_level, repository_access_level";
+
+/// A [`PROJECT_COLUMNS`] row on the read path, columns in that order.
+fn read_project(row: &rusqlite::Row<'_>) -> Result<Project, StoreError> {
+    let mut c = Columns::new(row);
+    Ok(Project {
+        id: c.next()?,
+        namespace_id: c.next()?,
+        name: c.next()?,
+        path: c.next()?,
+        full_path: c.next()?,
+        description: c.next()?,
+        visibility: c.next()?,
+        default_branch: c.next()?,
+        public_jobs: c.next()?,
+        ci_config_path: c.next()?,
+        ci_pipeline_variables_minimum_override_role: c.next()?,
+        job_token_scope_enabled: c.next()?,
+        creator_id: c.next()?,
+        created_at: c.next()?,
+        updated_at: c.next()?,
+        builds_access_level: c.next()?,
+        repository_access_level: c.next()?,
+    })
+}
 
 pub struct NewProject {
     pub namespace_id: i64,
@@ -49,26 +74,57 @@ impl Store {
         Ok(())
     }
 
+    /// Cached until the next write to the access tables (see `cache`).
     pub async fn project_by_id(&self, id: i64) -> Result<Option<Project>, StoreError> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await?)
+        let generation = self.watch.access.current();
+        let key = id.to_string();
+        if let Some(project) = self.caches.project_by_id.get(&key, generation) {
+            return Ok(Some(project));
+        }
+        let project = self
+            .readers
+            .run(move |conn| {
+                reader::query_optional(
+                    conn,
+                    &format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1"),
+                    &[&id],
+                    read_project,
+                )
+            })
+            .await?;
+        if let Some(project) = &project {
+            self.caches.project_by_id.put(&key, generation, project);
+        }
+        Ok(project)
     }
 
-    /// Case-insensitive lookup by `namespace/path`, as GitLab resolves `:id`.
+    /// Case-insensitive lookup by `namespace/path`, as GitLab resolves `:id`; cached like
+    /// [`Store::project_by_id`].
     pub async fn project_by_full_path(
         &self,
         full_path: &str,
     ) -> Result<Option<Project>, StoreError> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {PROJECT_COLUMNS} FROM projects WHERE full_path_lower = $1"
-        ))
-        .bind(full_path.to_lowercase())
-        .fetch_optional(&self.read)
-        .await?)
+        let generation = self.watch.access.current();
+        let key = full_path.to_lowercase();
+        if let Some(project) = self.caches.project_by_path.get(&key, generation) {
+            return Ok(Some(project));
+        }
+        let lower = key.clone();
+        let project = self
+            .readers
+            .run(move |conn| {
+                reader::query_optional(
+                    conn,
+                    &format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE full_path_lower = $1"),
+                    &[&lower],
+                    read_project,
+                )
+            })
+            .await?;
+        if let Some(project) = &project {
+            self.caches.project_by_path.put(&key, generation, project);
+        }
+        Ok(project)
     }
 
     /// Adds or updates a membership (`source_type` is `project` or `namespace`).

@@ -6,6 +6,7 @@ use sqlx::FromRow;
 
 use crate::jobs::{JOB_COLUMNS, JobRow, into_jobs};
 use crate::model::{Job, Runner};
+use crate::reader::{self, Columns};
 use crate::runners::{RUNNER_COLUMNS, RunnerRow};
 use crate::{Store, StoreError, now_ms};
 
@@ -46,6 +47,40 @@ pub struct RunnerSettings {
     pub locked: bool,
     pub access_level: String,
     pub maximum_timeout: Option<i64>,
+}
+
+/// The managers that picked the given jobs, as (job id, manager), on a reader connection.
+pub(crate) fn runner_managers_for_jobs(
+    conn: &rusqlite::Connection,
+    job_ids: &[i64],
+) -> Result<Vec<(i64, RunnerManager)>, StoreError> {
+    if job_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT jobs.id AS job_id, m.id, m.runner_id, m.system_id, m.version, m.revision, m.platform,
+            m.architecture, m.ip_address, m.created_at, m.contacted_at
+         FROM jobs JOIN runner_managers m ON m.id = jobs.runner_manager_id WHERE jobs.id IN ({})",
+        reader::placeholders(1, job_ids.len())
+    );
+    reader::query(conn, &sql, &reader::id_params(job_ids), |row| {
+        let mut c = Columns::new(row);
+        Ok((
+            c.next()?,
+            RunnerManager {
+                id: c.next()?,
+                runner_id: c.next()?,
+                system_id: c.next()?,
+                version: c.next()?,
+                revision: c.next()?,
+                platform: c.next()?,
+                architecture: c.next()?,
+                ip_address: c.next()?,
+                created_at: c.next()?,
+                contacted_at: c.next()?,
+            },
+        ))
+    })
 }
 
 /// The filters of `GET /runners/:id/jobs`.
@@ -172,27 +207,10 @@ impl Store {
         if job_ids.is_empty() {
             return Ok(Vec::new());
         }
-        #[derive(FromRow)]
-        struct Row {
-            job_id: i64,
-            #[sqlx(flatten)]
-            manager: RunnerManager,
-        }
-        let mut query = sqlx::QueryBuilder::new(
-            "SELECT jobs.id AS job_id, m.id, m.runner_id, m.system_id, m.version, m.revision, m.platform,
-                m.architecture, m.ip_address, m.created_at, m.contacted_at
-             FROM jobs JOIN runner_managers m ON m.id = jobs.runner_manager_id WHERE jobs.id IN (",
-        );
-        let mut separated = query.separated(", ");
-        for id in job_ids {
-            separated.push_bind(*id);
-        }
-        query.push(")");
-        let rows: Vec<Row> = query.build_query_as().fetch_all(&self.read).await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| (row.job_id, row.manager))
-            .collect())
+        let job_ids = job_ids.to_vec();
+        self.readers
+            .run(move |conn| runner_managers_for_jobs(conn, &job_ids))
+            .await
     }
 
     /// Which of these runners have a job running (or canceling) right now.

@@ -2,6 +2,7 @@ use sqlx::FromRow;
 
 use crate::error::corrupt;
 use crate::model::Runner;
+use crate::reader::{self, Columns};
 use crate::{Store, StoreError, now_ms};
 
 pub(crate) const RUNNER_COLUMNS: &str = "id, description, runner_type, tag_list, run_untagged, locked, access_level, maximum_timeout, paused, project_id, group_id, creator_id, created_at, contacted_at, name, version, revision, platform, architecture, executor";
@@ -57,6 +58,52 @@ impl TryFrom<RunnerRow> for Runner {
             executor: row.executor,
         })
     }
+}
+
+impl RunnerRow {
+    /// The row of a [`RUNNER_COLUMNS`] select on the read path, columns in that order.
+    fn read(row: &rusqlite::Row<'_>) -> Result<RunnerRow, StoreError> {
+        let mut c = Columns::new(row);
+        Ok(RunnerRow {
+            id: c.next()?,
+            description: c.next()?,
+            runner_type: c.next()?,
+            tag_list: c.next()?,
+            run_untagged: c.next()?,
+            locked: c.next()?,
+            access_level: c.next()?,
+            maximum_timeout: c.next()?,
+            paused: c.next()?,
+            project_id: c.next()?,
+            group_id: c.next()?,
+            creator_id: c.next()?,
+            created_at: c.next()?,
+            contacted_at: c.next()?,
+            name: c.next()?,
+            version: c.next()?,
+            revision: c.next()?,
+            platform: c.next()?,
+            architecture: c.next()?,
+            executor: c.next()?,
+        })
+    }
+}
+
+/// Runners by id on a reader connection (one statement).
+pub(crate) fn runners_by_ids(
+    conn: &rusqlite::Connection,
+    ids: &[i64],
+) -> Result<Vec<Runner>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {RUNNER_COLUMNS} FROM runners WHERE id IN ({})",
+        reader::placeholders(1, ids.len())
+    );
+    reader::query(conn, &sql, &reader::id_params(ids), |row| {
+        Runner::try_from(RunnerRow::read(row)?)
+    })
 }
 
 pub struct NewRunner {
@@ -139,16 +186,10 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = sqlx::QueryBuilder::new(format!(
-            "SELECT {RUNNER_COLUMNS} FROM runners WHERE id IN ("
-        ));
-        let mut separated = query.separated(", ");
-        for id in ids {
-            separated.push_bind(*id);
-        }
-        query.push(")");
-        let rows: Vec<RunnerRow> = query.build_query_as().fetch_all(&self.read).await?;
-        rows.into_iter().map(Runner::try_from).collect()
+        let ids = ids.to_vec();
+        self.readers
+            .run(move |conn| runners_by_ids(conn, &ids))
+            .await
     }
 
     /// Records a runner's contact and what it reported about itself.

@@ -1,4 +1,5 @@
 use crate::model::{Namespace, User};
+use crate::reader::{self, Columns};
 use crate::{Store, StoreError, now_ms};
 
 const USER_COLUMNS: &str = "id, username, name, email, is_admin, state, bot, created_at";
@@ -9,6 +10,39 @@ pub struct NewUser {
     pub email: String,
     pub password_hash: Option<String>,
     pub is_admin: bool,
+}
+
+/// Users not found in the cache, and the generation observed before reading them.
+pub(crate) struct UserLookup {
+    generation: Option<u64>,
+    pub(crate) missing: Vec<i64>,
+}
+
+/// Users by id on a reader connection (one statement).
+pub(crate) fn users_by_ids(
+    conn: &rusqlite::Connection,
+    ids: &[i64],
+) -> Result<Vec<User>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id IN ({})",
+        reader::placeholders(1, ids.len())
+    );
+    reader::query(conn, &sql, &reader::id_params(ids), |row| {
+        let mut c = Columns::new(row);
+        Ok(User {
+            id: c.next()?,
+            username: c.next()?,
+            name: c.next()?,
+            email: c.next()?,
+            is_admin: c.next()?,
+            state: c.next()?,
+            bot: c.next()?,
+            created_at: c.next()?,
+        })
+    })
 }
 
 impl Store {
@@ -45,13 +79,9 @@ impl Store {
         Ok(user)
     }
 
+    /// Cached until the next write to the access tables (see `cache`).
     pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
-        Ok(
-            sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(&self.read)
-                .await?,
-        )
+        Ok(self.users_by_ids(&[id]).await?.pop())
     }
 
     pub async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
@@ -63,19 +93,48 @@ impl Store {
         .await?)
     }
 
-    /// Loads many users in one statement (entity lists must not query per row).
+    /// Loads many users in one statement (entity lists must not query per row); users read
+    /// since the last write to the access tables come from the cache (see `cache`).
     pub async fn users_by_ids(&self, ids: &[i64]) -> Result<Vec<User>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut query =
-            sqlx::QueryBuilder::new(format!("SELECT {USER_COLUMNS} FROM users WHERE id IN ("));
-        let mut separated = query.separated(", ");
+        let (mut users, lookup) = self.cached_users(ids);
+        let Some(lookup) = lookup else {
+            return Ok(users);
+        };
+        let missing = lookup.missing.clone();
+        let read = self
+            .readers
+            .run(move |conn| users_by_ids(conn, &missing))
+            .await?;
+        users.extend(self.keep_users(&lookup, read));
+        Ok(users)
+    }
+
+    /// The cached users among `ids`, and what is left to read (`None`: nothing).
+    pub(crate) fn cached_users(&self, ids: &[i64]) -> (Vec<User>, Option<UserLookup>) {
+        let generation = self.watch.access.current();
+        let mut users = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
         for id in ids {
-            separated.push_bind(*id);
+            match self.caches.user_by_id.get(&id.to_string(), generation) {
+                Some(user) => users.push(user),
+                None => missing.push(*id),
+            }
         }
-        query.push(")");
-        Ok(query.build_query_as().fetch_all(&self.read).await?)
+        let lookup = (!missing.is_empty()).then_some(UserLookup {
+            generation,
+            missing,
+        });
+        (users, lookup)
+    }
+
+    /// Caches users read for `lookup` and hands them back.
+    pub(crate) fn keep_users(&self, lookup: &UserLookup, read: Vec<User>) -> Vec<User> {
+        for user in &read {
+            self.caches
+                .user_by_id
+                .put(&user.id.to_string(), lookup.generation, user);
+        }
+        read
     }
 
     pub async fn count_users(&self) -> Result<i64, StoreError> {

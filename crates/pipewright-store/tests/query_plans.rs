@@ -44,7 +44,9 @@ struct StatementLog;
 
 impl<S: tracing::Subscriber> Layer<S> for StatementLog {
     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        if event.metadata().target() != "sqlx::query" {
+        // sqlx's own events, and the read path's (`reader`), which carry the same fields.
+        let target = event.metadata().target();
+        if target != "sqlx::query" && target != pipewright_store::QUERY_TARGET {
             return;
         }
         let mut fields = StatementFields::default();
