@@ -10,7 +10,7 @@ use rand::RngCore;
 use crate::App;
 use crate::auth::{Actor, TOKEN_SCOPES};
 use crate::error::{Error, Result};
-use crate::passwords::{self, Verdict};
+use crate::passwords;
 use crate::tokens::hash_token;
 
 /// Access tokens live two hours (Doorkeeper's `access_token_expires_in 7200` in GitLab).
@@ -351,40 +351,17 @@ async fn password_grant(app: &App, request: &TokenRequest) -> Result<IssuedToken
     issue(app, client.as_ref(), Some(user.id), &scopes, true).await
 }
 
-/// The user a username (or email) and password name, as GitLab's
-/// `resource_owner_from_credentials`: no password set, a wrong one, or an account that may not
-/// sign in give nobody.
+/// The user a username (or email) and password name (GitLab's
+/// `resource_owner_from_credentials`).
 async fn resource_owner(
     app: &App,
     request: &TokenRequest,
 ) -> Result<Option<pipewright_store::model::User>, TokenFailure> {
-    let (Some(login), Some(password)) = (
-        request
-            .username
-            .as_deref()
-            .filter(|login| !login.is_empty()),
-        request
-            .password
-            .as_deref()
-            .filter(|password| !password.is_empty()),
-    ) else {
+    let (Some(login), Some(password)) = (request.username.as_deref(), request.password.as_deref())
+    else {
         return Ok(None);
     };
-    let Some((user, Some(stored))) = app.store.user_with_password_by_login(login).await? else {
-        return Ok(None);
-    };
-    let verdict = passwords::verify(password, &stored).await?;
-    if verdict == Verdict::Wrong {
-        return Ok(None);
-    }
-    if crate::user_states::require_active(app, &user).is_err() {
-        return Ok(None);
-    }
-    if verdict == Verdict::RightButOutdated {
-        let upgraded = passwords::hash(password).await?;
-        app.store.set_user_password_hash(user.id, &upgraded).await?;
-    }
-    Ok(Some(user))
+    Ok(passwords::authenticate(app, login, password).await?)
 }
 
 async fn refresh_grant(app: &App, request: &TokenRequest) -> Result<IssuedToken, TokenFailure> {

@@ -5,6 +5,9 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
 
+use pipewright_store::model::User;
+
+use crate::App;
 use crate::error::{Error, Result};
 use crate::tokens::hash_token;
 
@@ -58,6 +61,27 @@ fn verify_now(password: &str, stored: &str) -> Verdict {
     } else {
         Verdict::Wrong
     }
+}
+
+/// The user a login (username or email) and password name: nobody when the user has no
+/// password, the password is wrong, or the account may not sign in. A right password stored
+/// in the old form is stored again with Argon2.
+pub async fn authenticate(app: &App, login: &str, password: &str) -> Result<Option<User>> {
+    if login.is_empty() || password.is_empty() {
+        return Ok(None);
+    }
+    let Some((user, Some(stored))) = app.store.user_with_password_by_login(login).await? else {
+        return Ok(None);
+    };
+    let verdict = verify(password, &stored).await?;
+    if verdict == Verdict::Wrong || crate::user_states::require_active(app, &user).is_err() {
+        return Ok(None);
+    }
+    if verdict == Verdict::RightButOutdated {
+        let upgraded = hash(password).await?;
+        app.store.set_user_password_hash(user.id, &upgraded).await?;
+    }
+    Ok(Some(user))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -61,17 +61,88 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((user.to_owned(), password.to_owned()))
 }
 
-/// A job token (username `gitlab-ci-token`) or a personal access token as password.
-async fn git_actor(app: &App, headers: &HeaderMap) -> Result<Option<Actor>, Response> {
+/// What credentials let a git client do, by their token's scopes (GitLab's
+/// `abilities_for_scopes`): the caller's role decides the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct GitAbilities {
+    download: bool,
+    push: bool,
+}
+
+const FULL: GitAbilities = GitAbilities {
+    download: true,
+    push: true,
+};
+
+/// Scopes that carry `download_code` (`read_api` included, as GitLab maps it to its
+/// read-only abilities) and `push_code`.
+const DOWNLOAD_SCOPES: [&str; 5] = [
+    "api",
+    "read_api",
+    "read_repository",
+    "write_repository",
+    "ai_workflows",
+];
+const PUSH_SCOPES: [&str; 3] = ["api", "write_repository", "ai_workflows"];
+
+fn abilities_for_scopes(scopes: &[String]) -> GitAbilities {
+    let holds = |wanted: &[&str]| scopes.iter().any(|scope| wanted.contains(&scope.as_str()));
+    GitAbilities {
+        download: holds(&DOWNLOAD_SCOPES),
+        push: holds(&PUSH_SCOPES),
+    }
+}
+
+fn with_scope_abilities(actor: Actor) -> (Actor, GitAbilities) {
+    let abilities = match &actor {
+        Actor::User { scopes, .. } => abilities_for_scopes(scopes),
+        // No scopes to narrow: a job reads with its user's rights (and is refused pushes by
+        // the project checks, as GitLab's `build_push_code` is), anonymous callers get what
+        // the project's visibility gives.
+        Actor::Job { .. } | Actor::Anonymous => FULL,
+    };
+    (actor, abilities)
+}
+
+/// GitLab's `find_for_git_client`: a job token (username `gitlab-ci-token`), then the
+/// password as an OAuth access token, a personal access token, and finally the user's own
+/// password. Any username goes with a token. Credentials that match nothing ask again.
+async fn git_actor(
+    app: &App,
+    headers: &HeaderMap,
+) -> Result<Option<(Actor, GitAbilities)>, Response> {
     let Some((username, password)) = basic_credentials(headers) else {
         return Ok(None);
     };
-    let actor = if username == "gitlab-ci-token" {
-        authenticate_job_token(app, &password).await
-    } else {
-        authenticate_token(app, &password).await
-    };
-    actor.map(Some).map_err(|_| ask_for_credentials())
+    if password.is_empty() {
+        return Err(ask_for_credentials());
+    }
+    if username == "gitlab-ci-token"
+        && let Ok(actor) = authenticate_job_token(app, &password).await
+    {
+        return Ok(Some(with_scope_abilities(actor)));
+    }
+    match pipewright_core::oauth::authenticate(app, &password).await {
+        Ok(Some(actor)) => return Ok(Some(with_scope_abilities(actor))),
+        Ok(None) => {}
+        // Expired, revoked, or of a user who may not sign in.
+        Err(_) => return Err(ask_for_credentials()),
+    }
+    if let Ok(actor) = authenticate_token(app, &password).await {
+        return Ok(Some(with_scope_abilities(actor)));
+    }
+    // GitLab's `user_with_password_for_git`.
+    match pipewright_core::passwords::authenticate(app, &username, &password).await {
+        Ok(Some(user)) => Ok(Some((
+            Actor::User {
+                user,
+                scopes: vec!["api".to_owned()],
+            },
+            FULL,
+        ))),
+        Ok(None) => Err(ask_for_credentials()),
+        Err(_) => Err(plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error")),
+    }
 }
 
 async fn serve(
@@ -82,9 +153,10 @@ async fn serve(
     query: String,
     service: Service,
 ) -> Result<Response, Response> {
-    let actor = git_actor(app, request.headers()).await?;
-    let signed_in = actor.is_some();
-    let actor = actor.unwrap_or(Actor::Anonymous);
+    let authenticated = git_actor(app, request.headers()).await?;
+    let signed_in = authenticated.is_some();
+    let (actor, abilities) =
+        authenticated.unwrap_or_else(|| with_scope_abilities(Actor::Anonymous));
     let project = pipewright_core::projects::project_by_path(app, repo_path)
         .await
         .map_err(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal error"))?;
@@ -101,6 +173,20 @@ async fn serve(
     let Some(project) = project else {
         return Err(hidden());
     };
+    // A token without the scope for the command (GitLab's `check_authentication_abilities!`,
+    // before the project's own checks).
+    if service.is_write() && !abilities.push {
+        return Err(plain(
+            StatusCode::FORBIDDEN,
+            "You are not allowed to upload code.\n",
+        ));
+    }
+    if !service.is_write() && !abilities.download {
+        return Err(plain(
+            StatusCode::FORBIDDEN,
+            "You are not allowed to download code.\n",
+        ));
+    }
     // Job tokens from other projects only get what the target's job token scope allows.
     let (access, _) = pipewright_core::job_token_scope::scoped_access(app, &actor, project)
         .await
