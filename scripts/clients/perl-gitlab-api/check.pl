@@ -10,6 +10,7 @@ use GitLab::API::v4;
 use HTTP::Tiny;
 use JSON::PP;
 use Time::HiRes qw(sleep time);
+use URI::Escape qw(uri_unescape);
 
 my ($url, $admin_token) = @ARGV;
 die "usage: perl check.pl <server url> <admin token>\n" unless $url && $admin_token;
@@ -223,7 +224,7 @@ while (1) {
     push @keyset, map { $_->{id} } @{ $gl->jobs($pid, {%query}) };
     my $link = $gl->rest_client->http_tiny_response->{headers}{link} // '';
     last unless $link =~ /<[^>]*[?&]cursor=([^&>]+)[^>]*>; rel="next"/;
-    $query{cursor} = URI::Escape::uri_unescape($1);
+    $query{cursor} = uri_unescape($1);
 }
 check_eq(\@keyset, \@all, 'keyset iteration');
 
