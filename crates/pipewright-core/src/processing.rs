@@ -73,6 +73,7 @@ pub async fn process_pipeline(app: &App, pipeline_id: i64) -> Result<()> {
 /// job retried through the API is enqueued at once).
 pub async fn process_pipeline_with(app: &App, pipeline_id: i64, enqueue_now: &[i64]) -> Result<()> {
     let resource_project = process_locked(app, pipeline_id, enqueue_now).await?;
+    crate::deployments::sync_pipeline(app, pipeline_id).await?;
     // Outside the pipeline lock: assigning a free resource processes other pipelines.
     if let Some(project_id) = resource_project {
         crate::resource_groups::assign(app, project_id).await?;

@@ -319,7 +319,9 @@ pub async fn set_ref_protected_variable(
 /// for Maintainers): a job on a protected branch needs push or merge rights to it, one on a
 /// protected tag the right to create the tag.
 pub async fn may_act_on_job_ref(app: &App, access: &ProjectAccess, job: &Job) -> Result<bool> {
-    may_update_ref(app, access, &job.ref_name, job.tag).await
+    // GitLab's BuildPolicy also prevents acting on an outdated deployment job.
+    Ok(may_update_ref(app, access, &job.ref_name, job.tag).await?
+        && !crate::deployments::is_outdated(app, job).await?)
 }
 
 /// GitLab's `allowed_to_write_ref?` for running a pipeline: a protected branch needs push

@@ -12,6 +12,8 @@ mod reader;
 
 mod artifacts;
 mod cluster_agents;
+mod deployments;
+mod environments;
 mod credentials;
 mod groups;
 mod job_relations;
@@ -39,6 +41,13 @@ mod users;
 
 pub use artifacts::{ArtifactsExpiry, DotenvVariable, JobArtifact, NewArtifact};
 pub use cluster_agents::ClusterAgent;
+pub use deployments::{
+    Deployment, DeploymentFilter, DeploymentOrder, JobEnvironmentChange, JobEnvironmentSync,
+    NewDeployment, NewJobEnvironment,
+};
+pub use environments::{
+    DeployedEnvironment, Environment, EnvironmentFilter, EnvironmentUpdate, NewEnvironment,
+};
 pub use error::StoreError;
 pub use groups::{GroupListFilter, NewGroup};
 pub use job_relations::JobRelations;

@@ -4,6 +4,8 @@ mod applications;
 mod artifacts;
 mod bridges;
 mod cluster_agents;
+mod deployments;
+mod environments;
 mod groups;
 mod job_actions;
 mod job_token_policy;
@@ -107,6 +109,25 @@ pub fn router(app: App) -> Router {
         .route(
             "/projects/{id}/resource_groups/{key}",
             get(resource_groups::get_resource_group).put(resource_groups::update_resource_group),
+        )
+        .route(
+            "/projects/{id}/environments",
+            get(environments::list).post(environments::create),
+        )
+        .route(
+            "/projects/{id}/environments/{environment_id}",
+            get(environments::get)
+                .put(environments::update)
+                .delete(environments::delete),
+        )
+        .route(
+            "/projects/{id}/environments/{environment_id}/stop",
+            post(environments::stop),
+        )
+        .route("/projects/{id}/deployments", get(deployments::list))
+        .route(
+            "/projects/{id}/deployments/{deployment_id}",
+            get(deployments::get),
         )
         .route(
             "/projects/{id}/triggers",

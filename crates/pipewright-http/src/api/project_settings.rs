@@ -49,15 +49,31 @@ pub async fn update_project(
         }
         .legacy_jobs_enabled(params.bool("jobs_enabled")?),
     };
+    let forward_deployment = (
+        params.bool("ci_forward_deployment_enabled")?,
+        params.bool("ci_forward_deployment_rollback_allowed")?,
+    );
     let access = projects::find_project(&app, &actor, &id).await?;
     let view = project_settings::update_project(&app, &actor, &access, request).await?;
+    let deployment = pipewright_core::environments::update_forward_deployment_settings(
+        &app,
+        view.project.id,
+        forward_deployment,
+    )
+    .await?;
     // The caller keeps their role; only the project's levels may have changed.
     let jobs_enabled = pipewright_core::abilities::ProjectAccess {
         project: view.project.clone(),
         ..access
     }
     .builds_available();
-    Ok(Json(render(&app, &view).await?.with_jobs_enabled(jobs_enabled)).into_response())
+    Ok(Json(
+        render(&app, &view)
+            .await?
+            .with_jobs_enabled(jobs_enabled)
+            .with_forward_deployment(deployment),
+    )
+    .into_response())
 }
 
 pub async fn list_projects(

@@ -46,8 +46,20 @@ pub async fn create_project(
         repository_access_level: params.string("repository_access_level")?,
     }
     .legacy_jobs_enabled(params.bool("jobs_enabled")?);
+    let forward_deployment = (
+        params.bool("ci_forward_deployment_enabled")?,
+        params.bool("ci_forward_deployment_rollback_allowed")?,
+    );
     let view = project_features::create_project(&app, &actor, request, &features).await?;
-    let entity = render(&app, &view).await?;
+    let deployment = pipewright_core::environments::update_forward_deployment_settings(
+        &app,
+        view.project.id,
+        forward_deployment,
+    )
+    .await?;
+    let entity = render(&app, &view)
+        .await?
+        .with_forward_deployment(deployment);
     Ok((StatusCode::CREATED, Json(entity)).into_response())
 }
 
@@ -58,8 +70,13 @@ pub async fn get_project(
 ) -> ApiResult<Response> {
     let access = projects::find_project(&app, &actor, &id).await?;
     let jobs_enabled = access.builds_available();
+    let deployment =
+        pipewright_core::environments::forward_deployment_settings(&app, access.project.id).await?;
     let view = projects::project_view(&app, access.project).await?;
-    let entity = render(&app, &view).await?.with_jobs_enabled(jobs_enabled);
+    let entity = render(&app, &view)
+        .await?
+        .with_jobs_enabled(jobs_enabled)
+        .with_forward_deployment(deployment);
     Ok(Json(entity).into_response())
 }
 

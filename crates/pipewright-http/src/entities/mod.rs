@@ -5,6 +5,7 @@ pub mod application;
 pub mod bridge;
 pub mod cluster_agent;
 pub mod commit;
+pub mod environment;
 pub mod group;
 pub mod job;
 pub mod member;

@@ -48,6 +48,11 @@ pub struct ProjectEntity {
     pub creator_id: Option<i64>,
     pub public_jobs: bool,
     pub ci_config_path: String,
+    /// "Prevent outdated deployment jobs"; only on the single-project read and update.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci_forward_deployment_enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci_forward_deployment_rollback_allowed: Option<bool>,
     pub ci_job_token_scope_enabled: bool,
     pub ci_pipeline_variables_minimum_override_role: String,
 }
@@ -98,6 +103,8 @@ impl ProjectEntity {
             creator_id: project.creator_id,
             public_jobs: project.public_jobs,
             ci_config_path: project.ci_config_path.clone(),
+            ci_forward_deployment_enabled: None,
+            ci_forward_deployment_rollback_allowed: None,
             ci_job_token_scope_enabled: project.job_token_scope_enabled,
             ci_pipeline_variables_minimum_override_role: project
                 .ci_pipeline_variables_minimum_override_role
@@ -113,6 +120,16 @@ impl ProjectEntity {
     /// GitLab's `jobs_enabled` is whether CI/CD is available to the caller.
     pub fn with_jobs_enabled(mut self, enabled: bool) -> ProjectEntity {
         self.jobs_enabled = enabled;
+        self
+    }
+
+    /// `ci_forward_deployment_enabled` and `ci_forward_deployment_rollback_allowed`.
+    pub fn with_forward_deployment(
+        mut self,
+        (enabled, rollback_allowed): (bool, bool),
+    ) -> ProjectEntity {
+        self.ci_forward_deployment_enabled = Some(enabled);
+        self.ci_forward_deployment_rollback_allowed = Some(rollback_allowed);
         self
     }
 }

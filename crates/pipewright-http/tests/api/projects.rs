@@ -57,6 +57,8 @@ async fn create_project_with_defaults() {
             "creator_id": 1,
             "public_jobs": true,
             "ci_config_path": ".gitlab-ci.yml",
+            "ci_forward_deployment_enabled": true,
+            "ci_forward_deployment_rollback_allowed": true,
             "ci_job_token_scope_enabled": false,
             "ci_pipeline_variables_minimum_override_role": "developer",
             "jobs_enabled": true,
