@@ -28,7 +28,8 @@ cleanup() {
 trap cleanup EXIT
 
 for _ in $(seq 1 100); do
-  if curl -fsS "http://127.0.0.1:$port/api/v4/version" >/dev/null 2>&1; then
+  # /version needs a token, as on GitLab.
+  if curl -fsS -H "PRIVATE-TOKEN: $token" "http://127.0.0.1:$port/api/v4/version" >/dev/null 2>&1; then
     break
   fi
   sleep 0.1

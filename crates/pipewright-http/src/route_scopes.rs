@@ -37,6 +37,10 @@ const EVERY_ROUTE: [Registered; 2] = [
 const AI_WORKFLOWS_READ: &[Registered] = &[registered("ai_workflows", When::Reading)];
 const AI_WORKFLOWS_ACCESS: &[Registered] = &[registered("ai_workflows", When::ReadingOrWriting)];
 const READ_USER: &[Registered] = &[registered("read_user", When::Reading)];
+const METADATA: &[Registered] = &[
+    registered("read_user", When::Reading),
+    registered("ai_features", When::Reading),
+];
 const CREATE_RUNNER: &[Registered] = &[registered("create_runner", When::Post)];
 const MANAGE_RUNNER: &[Registered] = &[registered("manage_runner", When::RunnerById)];
 
@@ -45,6 +49,8 @@ const MANAGE_RUNNER: &[Registered] = &[registered("manage_runner", When::RunnerB
 fn class_scopes(route: &str) -> &'static [Registered] {
     let route = route.strip_prefix("/api/v4").unwrap_or(route);
     match route {
+        // API::Metadata
+        "/version" | "/metadata" => METADATA,
         // API::Ci::Jobs
         "/job"
         | "/job/allowed_agents"
@@ -154,6 +160,21 @@ mod tests {
         assert_eq!(
             check(&read_user, &Method::GET, None),
             Err("api read_api".to_owned())
+        );
+    }
+
+    #[test]
+    fn metadata_is_read_with_read_user_or_ai_features() {
+        for scope in ["read_user", "ai_features", "read_api", "api"] {
+            assert!(check(&scopes(&[scope]), &Method::GET, Some("/api/v4/version")).is_ok());
+        }
+        assert_eq!(
+            check(
+                &scopes(&["read_repository"]),
+                &Method::GET,
+                Some("/api/v4/metadata")
+            ),
+            Err("read_user ai_features api read_api".to_owned())
         );
     }
 

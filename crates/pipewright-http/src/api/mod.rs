@@ -43,6 +43,7 @@ use serde_json::json;
 pub fn router(app: App) -> Router {
     let api = Router::new()
         .route("/version", get(version))
+        .route("/metadata", get(version))
         .route(
             "/applications",
             post(applications::create).get(applications::list),
@@ -323,13 +324,18 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
-async fn version() -> Json<serde_json::Value> {
-    Json(json!({
+/// `GET /version` (and `/metadata`, its successor): GitLab's `API::Metadata` runs
+/// `authenticate!` first, so anonymous callers get 401 (see docs/API-CONVENTIONS.md).
+async fn version(
+    crate::auth::Auth(actor): crate::auth::Auth,
+) -> crate::error::ApiResult<Json<serde_json::Value>> {
+    actor.require_user()?;
+    Ok(Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "revision": option_env!("PIPEWRIGHT_REVISION").unwrap_or("unknown"),
         "kas": { "enabled": false, "externalUrl": null, "version": null },
         "enterprise": false,
-    }))
+    })))
 }
 
 pub(crate) async fn not_found() -> Response {

@@ -8,7 +8,11 @@ use crate::common::{ROOT_TOKEN, TestApp, assert_api_headers, assert_json_content
 #[tokio::test]
 async fn version_answers_version_and_revision() {
     let t = TestApp::new().await;
-    let response = t.get("/api/v4/version").await.expect_status(StatusCode::OK);
+    let response = t
+        .get("/api/v4/version")
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK);
     assert_json_content_type(&response);
     assert_api_headers(&response);
     assert_eq!(
@@ -20,6 +24,36 @@ async fn version_answers_version_and_revision() {
             "enterprise": false,
         })
     );
+}
+
+#[tokio::test]
+async fn version_and_metadata_need_authentication_and_read_user_or_more() {
+    let t = TestApp::new().await;
+    for path in ["/api/v4/version", "/api/v4/metadata"] {
+        let anonymous = t.get(path).await.expect_status(StatusCode::UNAUTHORIZED);
+        assert_eq!(anonymous.json(), json!({ "message": "401 Unauthorized" }));
+        assert_api_headers(&anonymous);
+        let (_, read_user) = t.create_token(1, &["read_user"], None).await;
+        t.get(path)
+            .bearer(&read_user)
+            .await
+            .expect_status(StatusCode::OK);
+        let (_, registry) = t.create_token(1, &["read_registry"], None).await;
+        let refused = t
+            .get(path)
+            .token(&registry)
+            .await
+            .expect_status(StatusCode::FORBIDDEN);
+        assert_eq!(
+            refused.json()["scope"],
+            "read_user ai_features api read_api"
+        );
+        // Job tokens are not accepted there (no `job_token_allowed` route setting).
+        t.get(path)
+            .job_token("glcbt-not-checked")
+            .await
+            .expect_status(StatusCode::UNAUTHORIZED);
+    }
 }
 
 #[tokio::test]
@@ -150,9 +184,10 @@ async fn security_headers_on_success_and_error_answers() {
 #[tokio::test]
 async fn head_is_answered_for_get_routes() {
     let t = TestApp::new().await;
-    let get = t.get("/api/v4/version").await;
+    let get = t.get("/api/v4/version").token(ROOT_TOKEN).await;
     let head = t
         .head("/api/v4/version")
+        .token(ROOT_TOKEN)
         .await
         .expect_status(StatusCode::OK);
     assert!(head.body.is_empty(), "HEAD has no body");
