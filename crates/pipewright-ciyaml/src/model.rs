@@ -218,6 +218,13 @@ pub struct Trigger {
     /// Dynamic child pipelines: config files taken from another job's artifacts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub include_artifacts: Vec<ArtifactInclude>,
+    /// Parent-child: the `inputs` of each `include` file, by position (empty when none has
+    /// any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include_inputs: Vec<Option<serde_json::Map<String, serde_json::Value>>>,
+    /// Multi-project: `trigger:inputs`, the downstream configuration's pipeline inputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<serde_json::Map<String, serde_json::Value>>,
     /// `depend` / `mirror`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,

@@ -12,6 +12,8 @@ pub(crate) fn parse(loc: &str, value: &Value) -> Result<Trigger> {
         branch: None,
         include: Vec::new(),
         include_artifacts: Vec::new(),
+        include_inputs: Vec::new(),
+        inputs: None,
         strategy: None,
         forward: Forward::default(),
     };
@@ -20,7 +22,9 @@ pub(crate) fn parse(loc: &str, value: &Value) -> Result<Trigger> {
         Value::Mapping(map) => {
             let unknown = unknown_keys(
                 map,
-                &["project", "branch", "strategy", "forward", "include"],
+                &[
+                    "project", "branch", "strategy", "forward", "include", "inputs",
+                ],
             );
             if !unknown.is_empty() {
                 return Err(invalid(format!(
@@ -54,8 +58,20 @@ pub(crate) fn parse(loc: &str, value: &Value) -> Result<Trigger> {
                         "{loc} config contains unknown keys: include"
                     )));
                 }
-                (trigger.include, trigger.include_artifacts) =
-                    includes(&format!("{loc}:include"), include)?;
+                let files = includes(&format!("{loc}:include"), include)?;
+                (trigger.include, trigger.include_artifacts) = (files.local, files.artifacts);
+                if files.inputs.iter().any(Option::is_some) {
+                    trigger.include_inputs = files.inputs;
+                }
+            }
+            if let Some(inputs) = map.get("inputs") {
+                // GitLab passes `trigger:inputs` to a multi-project pipeline's configuration.
+                if trigger.project.is_none() {
+                    return Err(invalid(format!(
+                        "{loc} config contains unknown keys: inputs"
+                    )));
+                }
+                trigger.inputs = Some(json_inputs(&format!("{loc}:inputs"), inputs)?);
             }
             if trigger.project.is_none()
                 && trigger.include.is_empty()
@@ -104,9 +120,24 @@ pub(crate) fn parse(loc: &str, value: &Value) -> Result<Trigger> {
     Ok(trigger)
 }
 
+/// A child pipeline's files: local paths (with their inputs, by position) and artifacts.
+struct Includes {
+    local: Vec<String>,
+    inputs: Vec<Option<serde_json::Map<String, serde_json::Value>>>,
+    artifacts: Vec<ArtifactInclude>,
+}
+
+/// `inputs:` as JSON (stored with the bridge's options).
+fn json_inputs(loc: &str, value: &Value) -> Result<serde_json::Map<String, serde_json::Value>> {
+    match crate::value::to_json(value) {
+        serde_json::Value::Object(map) if value.is_mapping() => Ok(map),
+        _ => Err(invalid(format!("{loc} config should be a hash"))),
+    }
+}
+
 /// Child pipeline config files: `a.yml`, `[a.yml, {local: b.yml}]`, `{local: a.yml}`,
-/// `{artifact: generated.yml, job: generator}`.
-fn includes(loc: &str, value: &Value) -> Result<(Vec<String>, Vec<ArtifactInclude>)> {
+/// `{local: a.yml, inputs: {...}}`, `{artifact: generated.yml, job: generator}`.
+fn includes(loc: &str, value: &Value) -> Result<Includes> {
     let items: Vec<&Value> = match value {
         Value::Sequence(items) => items.iter().collect(),
         other => vec![other],
@@ -117,14 +148,27 @@ fn includes(loc: &str, value: &Value) -> Result<(Vec<String>, Vec<ArtifactInclud
         )));
     }
     let mut local = Vec::new();
+    let mut inputs = Vec::new();
     let mut artifacts = Vec::new();
     for item in items {
         match item {
-            Value::String(path) => local.push(path.clone()),
+            Value::String(path) => {
+                local.push(path.clone());
+                inputs.push(None);
+            }
             Value::Mapping(map) => {
                 let text = |key: &str| map.get(key).and_then(Value::as_str).map(str::to_owned);
-                match (map.len(), text("local"), text("artifact"), text("job")) {
-                    (1, Some(path), None, None) => local.push(path),
+                let given = map.get("inputs");
+                let keys = map.len() - usize::from(given.is_some());
+                match (keys, text("local"), text("artifact"), text("job")) {
+                    (1, Some(path), None, None) => {
+                        local.push(path);
+                        inputs.push(
+                            given
+                                .map(|given| json_inputs(&format!("{loc}:inputs"), given))
+                                .transpose()?,
+                        );
+                    }
                     (2, None, Some(artifact), Some(job)) => {
                         artifacts.push(ArtifactInclude { job, artifact });
                     }
@@ -147,5 +191,9 @@ fn includes(loc: &str, value: &Value) -> Result<(Vec<String>, Vec<ArtifactInclud
             }
         }
     }
-    Ok((local, artifacts))
+    Ok(Includes {
+        local,
+        inputs,
+        artifacts,
+    })
 }

@@ -402,3 +402,95 @@ async fn component_errors_use_gitlab_messages() {
     );
     let _ = components;
 }
+
+#[tokio::test]
+async fn lint_interpolates_the_header_with_its_defaults() {
+    let t = TestApp::new().await;
+    let ci = t.project_with_ci("a:\n  script: x\n").await;
+    let lint = |content: &str| {
+        let t = &t;
+        let body = json!({ "content": content });
+        async move {
+            t.post(&format!("/api/v4/projects/{}/ci/lint", ci.project_id))
+                .token(ROOT_TOKEN)
+                .json(body)
+                .await
+                .expect_status(StatusCode::OK)
+                .json()
+        }
+    };
+    let valid = lint(HEADER_CI).await;
+    assert_eq!(valid["valid"], true, "{valid}");
+    assert_eq!(
+        valid["merged_yaml"],
+        "---\ndeploy-staging:\n  parallel: 1\n  script: deploy staging\n"
+    );
+    let invalid =
+        lint("spec:\n  inputs:\n    env:\n---\njob:\n  script: $[[ inputs.env ]]\n").await;
+    assert_eq!(invalid["valid"], false);
+    assert_eq!(
+        invalid["errors"],
+        json!(["`env` input: required value has not been provided"])
+    );
+    assert_eq!(invalid["merged_yaml"], Value::Null);
+}
+
+#[tokio::test]
+async fn trigger_include_and_trigger_inputs_reach_downstream_configurations() {
+    let t = TestApp::new().await;
+    // A multi-project downstream whose configuration takes pipeline inputs.
+    let downstream = t
+        .project_with_ci_as(
+            ROOT_TOKEN,
+            "downstream",
+            json!({}),
+            "spec:\n  inputs:\n    env:\n      default: none\n---\nrun-$[[ inputs.env ]]:\n  script: x\n",
+        )
+        .await;
+    let child = "spec:\n  inputs:\n    suffix:\n---\nchild-$[[ inputs.suffix ]]:\n  script: x\n";
+    let parent = "child:\n  trigger:\n    include:\n      - local: ci/child.yml\n        inputs:\n          suffix: one\nmulti:\n  trigger:\n    project: root/downstream\n    inputs:\n      env: prod\n";
+    let ci = t
+        .project_with_ci_as(ROOT_TOKEN, "parent", json!({}), "a:\n  script: x\n")
+        .await;
+    t.commit(
+        ROOT_TOKEN,
+        ci.project_id,
+        "main",
+        json!([
+            { "action": "create", "file_path": "ci/child.yml", "content": child },
+            { "action": "update", "file_path": ".gitlab-ci.yml", "content": parent },
+        ]),
+    )
+    .await;
+    let pipeline = t.latest_pipeline(ROOT_TOKEN, ci.project_id).await;
+    let pipeline = pipeline["id"].as_i64().expect("id");
+    pipewright_core::downstream::DownstreamQueue::drain(&t.app).await;
+    let bridges = t
+        .get(&format!(
+            "/api/v4/projects/{}/pipelines/{pipeline}/bridges",
+            ci.project_id
+        ))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    let by_name = |name: &str| {
+        bridges
+            .as_array()
+            .and_then(|list| list.iter().find(|b| b["name"] == name))
+            .map(|b| b["downstream_pipeline"].clone())
+            .unwrap_or(Value::Null)
+    };
+    let child_pipeline = by_name("child")["id"].as_i64().expect("child pipeline");
+    assert_eq!(
+        names(&t.job_statuses(ci.project_id, child_pipeline).await),
+        ["child-one"]
+    );
+    let multi = by_name("multi")["id"]
+        .as_i64()
+        .expect("multi-project pipeline");
+    assert_eq!(
+        names(&t.job_statuses(downstream.project_id, multi).await),
+        ["run-prod"]
+    );
+}

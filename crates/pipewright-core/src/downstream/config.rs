@@ -14,10 +14,15 @@ pub(super) fn child_config(trigger: &Trigger) -> Option<String> {
         return None;
     }
     let mut config = String::from("include:\n");
-    for path in &trigger.include {
+    for (index, path) in trigger.include.iter().enumerate() {
         // A JSON string is a valid YAML scalar, whatever the path contains.
         let quoted = serde_json::to_string(path).ok()?;
         config.push_str(&format!("  - local: {quoted}\n"));
+        // `trigger:include:inputs` go to that file (JSON is valid flow YAML).
+        if let Some(Some(inputs)) = trigger.include_inputs.get(index) {
+            let inputs = serde_json::to_string(inputs).ok()?;
+            config.push_str(&format!("    inputs: {inputs}\n"));
+        }
     }
     Some(config)
 }
@@ -75,6 +80,8 @@ mod tests {
             branch: None,
             include: include.iter().map(|path| (*path).to_owned()).collect(),
             include_artifacts: Vec::new(),
+            include_inputs: Vec::new(),
+            inputs: None,
             strategy: None,
             forward: pipewright_ciyaml::Forward {
                 yaml_variables: true,

@@ -174,7 +174,9 @@ async fn prepare(app: &App, bridge: &Job) -> Result<Result<Prepared, FailureReas
             if loops(&ancestry) {
                 return Ok(Err(PipelineLoopDetected));
             }
-            (access, request(ref_name, None, "pipeline"))
+            let mut request = request(ref_name, None, "pipeline");
+            request.inputs = trigger.inputs.clone().unwrap_or_default();
+            (access, request)
         }
         None => {
             let same_project = ancestry
