@@ -787,6 +787,16 @@ async fn jobs_api_check_order_table() {
             message("400 Bad request - Unplayable Job"),
         ),
     ];
+    // A PAT and a job token together: the PAT wins, so GET /job has no job.
+    cases.push(Case {
+        what: "E4 PAT beats job_token param",
+        method: "GET",
+        path: format!("/api/v4/job?job_token={job_token}"),
+        who: Pat(dev),
+        body: None,
+        status: NOT_FOUND,
+        answer: Some(message("404 Job Not Found")),
+    });
     // E11 validates job_variables_attributes before looking at the project.
     cases.push(Case {
         what: "E11 bad variables beat an unknown project",
@@ -840,6 +850,20 @@ async fn jobs_api_check_order_table() {
             "GET",
             format!("/api/v4/job?job_token={job_token}"),
             Anonymous,
+            OK,
+        ),
+        (
+            "E4 token param",
+            "GET",
+            format!("/api/v4/job?token={job_token}"),
+            Anonymous,
+            OK,
+        ),
+        (
+            "E1 job token as Bearer",
+            "GET",
+            p("/jobs"),
+            Bearer(job_token),
             OK,
         ),
         (
