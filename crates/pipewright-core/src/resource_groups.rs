@@ -170,6 +170,46 @@ pub async fn find_resource_group(
         .ok_or_else(not_found)
 }
 
+/// `GET /projects/:id/resource_groups/:key/upcoming_jobs`: GitLab's
+/// `upcoming_processables`, the jobs that will take the resource in the order the group's
+/// process mode hands it out (`unordered` and `newest_ready_first`: waiting jobs only).
+pub async fn upcoming_jobs(
+    app: &App,
+    access: &ProjectAccess,
+    key: &str,
+) -> Result<Vec<crate::jobs::JobView>> {
+    let group = find_resource_group(app, access, key).await?;
+    let mode = group
+        .process_mode
+        .parse::<ProcessMode>()
+        .unwrap_or_default();
+    let mut jobs: Vec<pipewright_store::model::Job> = app
+        .store
+        .project_jobs_in(access.project.id, &UPCOMING)
+        .await?
+        .into_iter()
+        .filter(|job| ProcessingOptions::of(job).resource_group.as_deref() == Some(key))
+        .filter(|job| {
+            job.status == Status::WaitingForResource
+                || matches!(mode, ProcessMode::OldestFirst | ProcessMode::NewestFirst)
+        })
+        .collect();
+    // Inside one pipeline waiting jobs come first (see `next_holder`).
+    let in_pipeline =
+        |job: &pipewright_store::model::Job| (job.status != Status::WaitingForResource, job.id);
+    match mode {
+        ProcessMode::Unordered => jobs.sort_by_key(|job| job.id),
+        ProcessMode::OldestFirst => jobs.sort_by_key(|job| (job.pipeline_id, in_pipeline(job))),
+        ProcessMode::NewestFirst => {
+            jobs.sort_by_key(|job| (std::cmp::Reverse(job.pipeline_id), in_pipeline(job)));
+        }
+        ProcessMode::NewestReadyFirst => {
+            jobs.sort_by_key(|job| (std::cmp::Reverse(job.pipeline_id), job.id));
+        }
+    }
+    crate::jobs::views(app, &access.project, jobs).await
+}
+
 /// `PUT /projects/:id/resource_groups/:key` with `process_mode`; a changed mode applies to
 /// the next assignment, which is attempted at once.
 pub async fn update_resource_group(

@@ -818,3 +818,88 @@ async fn rollback_retries_and_the_whole_check_follow_the_project_settings() {
     .await
     .expect_status(StatusCode::CREATED);
 }
+
+// ---- resource groups: upcoming jobs ----------------------------------------------------
+
+#[tokio::test]
+async fn upcoming_jobs_of_a_resource_group() {
+    let t = TestApp::new().await;
+    let ci = t
+        .project_with_ci(
+            "a:\n  script: ./deploy\n  resource_group: prod\n  environment: production\nb:\n  script: ./deploy\n  resource_group: prod\n  environment: production\n",
+        )
+        .await;
+    let project = ci.project_id;
+    let runner = t.instance_runner().await;
+    let holder = t.claim(&runner).await;
+    let waiting = t.job_id(project, ci.pipeline_id, "b").await;
+    assert_ne!(holder.id, waiting);
+    let base = format!("/api/v4/projects/{project}/resource_groups/prod/upcoming_jobs");
+    let response = t
+        .get(&base)
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(
+        response.header("x-total"),
+        Some("1"),
+        "{:?}",
+        response.pagination_headers()
+    );
+    let jobs = response.ordered();
+    let common::ordered::Ordered::Array(items) = jobs else {
+        panic!("an array");
+    };
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        items[0].keys(),
+        [
+            "id",
+            "status",
+            "stage",
+            "name",
+            "ref",
+            "tag",
+            "coverage",
+            "allow_failure",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "erased_at",
+            "duration",
+            "queued_duration",
+            "user",
+            "commit",
+            "pipeline",
+            "web_url",
+            "project"
+        ]
+    );
+    let first = items[0].to_value();
+    assert_eq!(first["id"], waiting);
+    assert_eq!(first["status"], "waiting_for_resource");
+
+    // Once the holder is done, the waiter holds the resource and nothing is upcoming.
+    t.succeed(&holder).await;
+    let after = t
+        .get(&base)
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(after.json(), json!([]));
+
+    let missing = t
+        .get(&format!(
+            "/api/v4/projects/{project}/resource_groups/nope/upcoming_jobs"
+        ))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+    assert_eq!(missing.json(), json!({ "message": "404 Not Found" }));
+    let reporter = t.create_user("reporter").await;
+    add_member(&t, project, &reporter, 20).await;
+    t.get(&base)
+        .token(&reporter.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+}

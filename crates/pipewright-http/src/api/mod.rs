@@ -112,6 +112,10 @@ pub fn router(app: App) -> Router {
             get(resource_groups::get_resource_group).put(resource_groups::update_resource_group),
         )
         .route(
+            "/projects/{id}/resource_groups/{key}/upcoming_jobs",
+            get(resource_groups::upcoming_jobs),
+        )
+        .route(
             "/projects/{id}/environments",
             get(environments::list).post(environments::create),
         )

@@ -48,6 +48,38 @@ pub async fn get_resource_group(
     Ok(Json(entity(&group)).into_response())
 }
 
+/// `GET /projects/:id/resource_groups/:key/upcoming_jobs` (`JobBasic` entities, paginated).
+pub async fn upcoming_jobs(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path((id, key)): Path<(String, String)>,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+    params: Params,
+) -> ApiResult<Response> {
+    actor.require_user()?;
+    let page = crate::pagination::Page::from_params(&params)?;
+    let access = projects::find_project(&app, &actor, &id).await?;
+    let jobs = resource_groups::upcoming_jobs(&app, &access, &key).await?;
+    let now = pipewright_core::now_ms();
+    let external_url = app.config.external_url.clone();
+    Ok(super::paged::project_list_response(
+        &app.config.external_url,
+        &uri,
+        &params,
+        id,
+        page,
+        jobs,
+        |view| {
+            crate::entities::job::JobBasicEntity::new(
+                view,
+                &external_url,
+                now,
+                crate::entities::job::JobProjectEntity::of(view),
+            )
+        },
+    ))
+}
+
 /// `PUT /projects/:id/resource_groups/:key` (`process_mode`).
 pub async fn update_resource_group(
     State(app): State<App>,
