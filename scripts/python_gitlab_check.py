@@ -10,6 +10,7 @@ import time
 import uuid
 
 import gitlab
+import requests
 
 CI_YAML = """
 stages: [build, test, deploy]
@@ -52,6 +53,30 @@ def main(url: str, admin_token: str) -> None:
     assert admin.user.username == "root", admin.user.username
 
     suffix = uuid.uuid4().hex[:8]
+
+    # OAuth 2: the resource owner password grant, then the access token as `oauth_token`.
+    oauth_name, oauth_password = f"oauth{suffix}", f"pw-{suffix}-long-enough"
+    admin.users.create(
+        {
+            "username": oauth_name,
+            "name": "OAuth",
+            "email": f"{oauth_name}@example.com",
+            "password": oauth_password,
+        }
+    )
+    grant = requests.post(
+        f"{url}/oauth/token",
+        data={"grant_type": "password", "username": oauth_name, "password": oauth_password},
+        timeout=30,
+    )
+    assert grant.status_code == 200, grant.text
+    assert grant.json()["expires_in"] == 7200 and grant.json()["scope"] == "api"
+    oauth = gitlab.Gitlab(url, oauth_token=grant.json()["access_token"])
+    oauth.auth()
+    assert oauth.user.username == oauth_name, oauth.user.username
+    oauth_project = oauth.projects.create({"name": f"oauth-{suffix}"})
+    assert oauth_project.namespace["path"] == oauth_name
+    assert oauth.version()[0] != "unknown"
     user = admin.users.create(
         {"username": f"dev{suffix}", "name": "Dev", "email": f"dev{suffix}@example.com"}
     )
