@@ -325,10 +325,11 @@ pub async fn stop_environment(
         };
         match stop_job {
             Some(job) => {
+                // A stop job the caller may not play leaves the environment as it is.
+                crate::job_actions::play(app, actor, access, job.id, Vec::new()).await?;
                 app.store
                     .set_environment_state(environment.id, &["available"], "stopping")
                     .await?;
-                crate::job_actions::play(app, actor, access, job.id, Vec::new()).await?;
             }
             None => {
                 app.store
