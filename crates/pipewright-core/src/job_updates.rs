@@ -7,7 +7,7 @@ use pipewright_store::model::Job;
 
 use crate::App;
 use crate::error::{Error, Result};
-use crate::processing::{process_pipeline, state_after};
+use crate::processing::{process_pipeline, process_pipeline_after_success, state_after};
 use crate::tokens::hash_token;
 use crate::traces::Append;
 
@@ -139,7 +139,11 @@ pub async fn update_job(
         Status::Success => crate::coverage::record(app, &job).await?,
         _ => {}
     }
-    process_pipeline(app, job.pipeline_id).await?;
+    if update.status == Status::Success {
+        process_pipeline_after_success(app, job.pipeline_id, &job.name).await?;
+    } else {
+        process_pipeline(app, job.pipeline_id).await?;
+    }
     Ok(UpdateOutcome::Done(update.status))
 }
 

@@ -5,35 +5,36 @@ use pipewright_protocol::{
     GitInfo, Image, JobFeatures, JobInfo, JobResponse, JobRunnerInfo, JobVariable, Service, Step,
     When as StepWhen,
 };
-use pipewright_store::model::{Job, Runner};
+use pipewright_store::model::{Job, Pipeline, Runner};
 
 use crate::App;
 use crate::error::{Error, Result};
 use crate::variables::{PipelineFacts, pipeline_variables, slug, user_variables};
 
 pub async fn build(app: &App, job: &Job, runner: &Runner, token: &str) -> Result<JobResponse> {
-    let options: JobOptions = serde_json::from_str(&job.options).map_err(Error::internal)?;
     let pipeline = app
         .store
         .pipeline_by_id(job.pipeline_id)
         .await?
         .ok_or_else(|| Error::internal("job without pipeline"))?;
-    let project = app
-        .store
-        .project_by_id(job.project_id)
-        .await?
-        .ok_or_else(|| Error::internal("job without project"))?;
-    let namespace = app
-        .store
-        .namespace_by_id(project.namespace_id)
-        .await?
-        .ok_or_else(|| Error::internal("project without namespace"))?;
-    let user = match job.user_id {
-        Some(id) => app.store.user_by_id(id).await?,
-        None => None,
-    };
+    build_for(app, job, &pipeline, runner, token).await
+}
+
+/// [`build`] with the job's pipeline already in hand (the hand-out reads it anyway).
+pub async fn build_for(
+    app: &App,
+    job: &Job,
+    pipeline: &Pipeline,
+    runner: &Runner,
+    token: &str,
+) -> Result<JobResponse> {
+    let options: JobOptions = serde_json::from_str(&job.options).map_err(Error::internal)?;
+    let context = crate::payload_context::context(app, pipeline, job.user_id).await?;
+    let project = &context.project;
+    let namespace = &context.namespace;
+    let user = &context.user;
     let commit = crate::commit_cache::commit(app, project.id, &pipeline.sha).await?;
-    let pipeline_vars = app.store.pipeline_variables(pipeline.id).await?;
+    let pipeline_vars = &context.pipeline_variables;
 
     let external = &app.config.external_url;
     let project_url = format!("{external}/{}", project.full_path);
@@ -91,31 +92,28 @@ pub async fn build(app: &App, job: &Job, runner: &Runner, token: &str) -> Result
     // Filled in once every variable is known: name and url expand against them.
     let environment_at = variables.len();
     let facts = PipelineFacts {
-        project: &project,
-        namespace: &namespace,
+        project,
+        namespace,
         ref_name: &pipeline.ref_name,
         tag: pipeline.tag,
         sha: &pipeline.sha,
         before_sha: &pipeline.before_sha,
         source: &pipeline.source,
         commit: commit.as_ref(),
-        pipeline: Some(&pipeline),
+        pipeline: Some(pipeline),
     };
     let mut predefined = pipeline_variables(app, &facts);
-    crate::protected_refs::set_ref_protected_variable(
-        app,
-        &project,
-        &pipeline.ref_name,
-        pipeline.tag,
-        &mut predefined,
-    )
-    .await?;
+    for (key, value) in &mut predefined {
+        if key == "CI_COMMIT_REF_PROTECTED" {
+            *value = context.ref_protected.to_string();
+        }
+    }
     variables.extend(
         predefined
             .into_iter()
             .map(|(key, value)| JobVariable::public(key, value)),
     );
-    if let Some(short_token) = crate::triggers::pipeline_short_token(app, &pipeline).await? {
+    if let Some(short_token) = &context.trigger_short_token {
         variables.push(JobVariable::public("CI_TRIGGER_SHORT_TOKEN", short_token));
     }
     variables.extend([

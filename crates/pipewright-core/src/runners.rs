@@ -1,15 +1,14 @@
 //! Runner registration and the runner side of the protocol: verify, request a job.
 
-use pipewright_domain::Status;
 use pipewright_protocol::{JobRequest, JobResponse, RunnerInfo};
 use pipewright_store::model::{Job, Runner};
-use pipewright_store::{JobClaim, NewRunner, RunnerContact};
+use pipewright_store::{NewRunner, RunnerContact};
 
+use crate::App;
 use crate::abilities::{self, MAINTAINER};
 use crate::auth::Actor;
 use crate::error::{Error, Result};
-use crate::tokens::{JOB_TOKEN_PREFIX, RUNNER_TOKEN_PREFIX, generate, hash_token};
-use crate::{App, payload};
+use crate::tokens::{RUNNER_TOKEN_PREFIX, generate, hash_token};
 
 pub const RUNNER_TYPES: [&str; 3] = ["instance_type", "group_type", "project_type"];
 
@@ -210,14 +209,6 @@ pub enum JobRequestOutcome {
     Conflict,
 }
 
-/// How many pending jobs one page of the scan reads.
-const SCAN_LIMIT: i64 = 200;
-
-/// Runners start their claims at different places among the first this-many eligible jobs,
-/// so that concurrent runners rarely race for the same job (order stays oldest-first within
-/// that window).
-const SPREAD: usize = 64;
-
 /// `POST /jobs/request`: hands the oldest eligible pending job to the runner, atomically.
 pub async fn request_job(
     app: &App,
@@ -248,124 +239,18 @@ pub async fn request_job(
         // again at once, on a connection known to be alive. The answer keeps the version the
         // runner sent: echoing it back makes its next request differ from the (new) current
         // version, so that request scans the queue instead of being held again.
+        // Woken only by jobs this runner may take (or by a plain tick).
+        let held = runner.clone();
         app.queue
-            .wait_for_change(&version, app.config.long_poll)
+            .wait_for_job(&version, app.config.long_poll, move |job| {
+                runner_may_take(&held, job.project_id, &job.tag_list, true)
+            })
             .await;
         return Ok(JobRequestOutcome::NoJob {
             last_update: version,
         });
     }
-    // Only ids, projects and tags: the scan runs on the read pool and leaves the writer
-    // to the claims. Pages on until this runner may take something, so a queue head of jobs
-    // for other runners (other tags, other projects) never starves it.
-    let mut eligible: Vec<i64> = Vec::new();
-    let mut after_id = 0;
-    loop {
-        let page = app
-            .store
-            .pending_job_candidates(after_id, SCAN_LIMIT)
-            .await?;
-        let exhausted = page.len() < usize::try_from(SCAN_LIMIT).unwrap_or(usize::MAX);
-        after_id = page.last().map_or(after_id, |candidate| candidate.id);
-        eligible.extend(
-            page.into_iter()
-                .filter(|candidate| {
-                    runner_may_take(&runner, candidate.project_id, &candidate.tag_list, true)
-                })
-                .map(|candidate| candidate.id),
-        );
-        if !eligible.is_empty() || exhausted {
-            break;
-        }
-    }
-    // The oldest job first; a runner that loses it moves on from its own place in the queue
-    // head, so that a crowd of runners fans out instead of racing down the same list.
-    let start = spread_start(runner.id, eligible.len()).max(1);
-    let order = eligible
-        .iter()
-        .take(1)
-        .chain(eligible.get(start..).unwrap_or_default())
-        .chain(eligible.get(1..start).unwrap_or_default());
-    let mut lost_race = false;
-    for &job_id in order {
-        let Some(job) = app.store.job_by_id(job_id).await? else {
-            continue;
-        };
-        if job.status != Status::Pending {
-            lost_race = true;
-            continue;
-        }
-        if !runner_can_pick(&runner, &job)
-            || !crate::runner_scope::may_run(app, &runner, &job).await?
-        {
-            continue;
-        }
-        // GitLab drops a job whose dependencies lost their artifacts instead of handing it out.
-        if crate::artifacts::fail_if_missing_dependency(app, &job).await? {
-            continue;
-        }
-        let token = generate(JOB_TOKEN_PREFIX);
-        let graceful = request
-            .info
-            .as_ref()
-            .and_then(|info| info.features.cancel_gracefully)
-            .unwrap_or(false);
-        let timeout = effective_timeout(app, &job, &runner);
-        let claimed = app
-            .store
-            .claim_pending_job(
-                job.id,
-                &JobClaim {
-                    runner_id: runner.id,
-                    token_hash: &hash_token(&token),
-                    cancel_gracefully: graceful,
-                    timeout,
-                    started_at: pipewright_store::now_ms(),
-                },
-            )
-            .await?;
-        let Some(claimed_job) = claimed else {
-            lost_race = true;
-            continue;
-        };
-        // The job is committed to this runner now: a failed bookkeeping write must not
-        // turn into a 5xx (the runner would never learn about the job).
-        if let Some(manager) = &manager
-            && let Err(err) = app.store.set_job_runner_manager(job.id, manager.id).await
-        {
-            tracing::warn!(job_id = job.id, %err, "could not record the runner manager");
-        }
-        // A job that starts running makes its pipeline `running` and advances nothing else,
-        // so a pipeline already running needs no processing (and no pipeline lock).
-        let pipeline_running = app
-            .store
-            .pipeline_by_id(job.pipeline_id)
-            .await?
-            .is_some_and(|pipeline| pipeline.status == Status::Running);
-        if !pipeline_running {
-            crate::processing::process_pipeline(app, job.pipeline_id).await?;
-        }
-        let response = payload::build(app, &claimed_job, &runner, &token).await?;
-        return Ok(JobRequestOutcome::Job(Box::new(response)));
-    }
-    if lost_race {
-        return Ok(JobRequestOutcome::Conflict);
-    }
-    Ok(JobRequestOutcome::NoJob {
-        last_update: version,
-    })
-}
-
-/// Where a runner continues among `eligible` jobs after losing the oldest one: a fixed place
-/// per runner within the first [`SPREAD`], so concurrent runners fan out over the queue head.
-fn spread_start(runner_id: i64, eligible: usize) -> usize {
-    let window = eligible.min(SPREAD);
-    if window == 0 {
-        return 0;
-    }
-    // Fibonacci hashing: consecutive runner ids land far apart.
-    let mixed = (runner_id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
-    usize::try_from(mixed % window as u64).unwrap_or(0)
+    crate::dispatch::next_job(app, &runner, manager.as_ref(), request, version).await
 }
 
 /// Tags, untagged jobs, runner scope and pausing (runner-protocol.md §6).
@@ -373,7 +258,12 @@ pub fn runner_can_pick(runner: &Runner, job: &Job) -> bool {
     runner_may_take(runner, job.project_id, &job.tag_list, job.is_build())
 }
 
-fn runner_may_take(runner: &Runner, project_id: i64, tag_list: &[String], is_build: bool) -> bool {
+pub(crate) fn runner_may_take(
+    runner: &Runner,
+    project_id: i64,
+    tag_list: &[String],
+    is_build: bool,
+) -> bool {
     if runner.paused || !is_build {
         return false;
     }
@@ -389,13 +279,4 @@ fn runner_may_take(runner: &Runner, project_id: i64, tag_list: &[String], is_bui
         tag_list.iter().all(|tag| runner.tag_list.contains(tag))
     };
     scope_ok && tags_ok
-}
-
-/// min(job timeout or project default, runner maximum), in seconds.
-fn effective_timeout(app: &App, job: &Job, runner: &Runner) -> i64 {
-    let wanted = job.timeout.unwrap_or(app.config.default_job_timeout);
-    match runner.maximum_timeout {
-        Some(max) => wanted.min(max),
-        None => wanted,
-    }
 }

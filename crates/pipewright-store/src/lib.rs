@@ -13,6 +13,7 @@ mod reader;
 mod artifacts;
 mod cluster_agents;
 mod deployments;
+mod dispatch;
 mod environments;
 mod credentials;
 mod groups;
@@ -24,6 +25,7 @@ mod oauth;
 mod pipeline_admin;
 mod pipeline_links;
 mod pipelines;
+mod processing;
 mod project_settings;
 mod projects;
 mod protected_branches;
@@ -45,6 +47,7 @@ pub use deployments::{
     Deployment, DeploymentFilter, DeploymentOrder, JobEnvironmentChange, JobEnvironmentSync,
     NewDeployment, NewJobEnvironment,
 };
+pub use dispatch::DispatchCandidate;
 pub use environments::{
     DeployedEnvironment, Environment, EnvironmentFilter, EnvironmentUpdate, NewEnvironment,
 };
@@ -57,6 +60,7 @@ pub use pipeline_admin::{PipelineFilter, PipelineOrder};
 pub use pipeline_links::PipelineLink;
 pub use pipelines::NewPipeline;
 pub use pool::Store;
+pub use processing::{CreatedTransition, ProcessingRow, StatusGroup};
 pub use project_settings::{ProjectListFilter, ProjectUpdate};
 pub use projects::NewProject;
 pub use protected_branches::{NewProtectedBranch, ProtectedBranch};

@@ -90,7 +90,10 @@ pub async fn dependency_jobs(app: &App, job: &Job) -> Result<Vec<Job>> {
     {
         return Ok(Vec::new());
     }
-    let jobs = app.store.pipeline_jobs(job.pipeline_id, false).await?;
+    let jobs = app
+        .store
+        .dependency_candidates(job.pipeline_id, job.stage_idx, job.needs.as_deref())
+        .await?;
     // A DAG job takes artifacts only from needs that did not opt out.
     let needs: Option<HashSet<&str>> = job.needs.as_ref().map(|needs| {
         needs
