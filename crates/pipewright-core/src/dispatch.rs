@@ -141,7 +141,7 @@ async fn hand_out(
 ) -> Result<HandOut> {
     let timeout = if needs_full_check(runner, candidate) {
         match checked(app, runner, candidate.id).await? {
-            Checked::Claimable(job) => effective_timeout(app, job.timeout, runner),
+            Checked::Claimable { timeout } => effective_timeout(app, timeout, runner),
             Checked::Lost => return Ok(HandOut::Lost),
             Checked::Passed => return Ok(HandOut::Passed),
         }
@@ -193,7 +193,10 @@ fn needs_full_check(runner: &Runner, candidate: &DispatchCandidate) -> bool {
 
 /// The outcome of the checks on a full job.
 enum Checked {
-    Claimable(Job),
+    /// With the job's own timeout.
+    Claimable {
+        timeout: Option<i64>,
+    },
     Lost,
     Passed,
 }
@@ -217,7 +220,9 @@ async fn checked(app: &App, runner: &Runner, job_id: i64) -> Result<Checked> {
     {
         return Ok(Checked::Passed);
     }
-    Ok(Checked::Claimable(job))
+    Ok(Checked::Claimable {
+        timeout: job.timeout,
+    })
 }
 
 /// The payload of a claimed job, and the processing its start may need.
