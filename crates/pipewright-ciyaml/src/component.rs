@@ -11,7 +11,7 @@ impl<'a> Path<'a> {
     /// `None` when the address is not one of this server's components (no `@`, or another
     /// host).
     pub(crate) fn parse(address: &'a str, fqdn: &str) -> Option<Path<'a>> {
-        if fqdn.is_empty() {
+        if fqdn.is_empty() || fqdn.starts_with(':') || fqdn.ends_with(':') {
             return None;
         }
         let (full_path, version) = address.split_once('@')?;

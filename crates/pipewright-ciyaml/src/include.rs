@@ -194,13 +194,13 @@ impl<'a> Includer<'a> {
 
     /// GitLab's `Ci::Components::FetchService` against the projects of this server.
     fn fetch_component(&self, address: &str) -> Result<Fetched> {
-        let fqdn = self
-            .vars
-            .get("CI_SERVER_FQDN")
-            .map(String::as_str)
-            .unwrap_or_default();
+        let var = |key: &str| self.vars.get(key).map(String::as_str).unwrap_or_default();
+        // GitLab's FQDN carries a non-default port (`host:8080`); accept both spellings.
+        let with_port = format!("{}:{}", var("CI_SERVER_HOST"), var("CI_SERVER_PORT"));
         let prefix = |message: &str| invalid(format!("Component '{address}' - {message}"));
-        let Some(path) = crate::component::Path::parse(address, fqdn) else {
+        let path = crate::component::Path::parse(address, var("CI_SERVER_FQDN"))
+            .or_else(|| crate::component::Path::parse(address, &with_port));
+        let Some(path) = path else {
             return Err(prefix("the component path is not supported"));
         };
         let not_found = || prefix("content not found");
