@@ -43,6 +43,11 @@ pub fn pipeline_variables(app: &App, facts: &PipelineFacts<'_>) -> Vec<(String, 
         .as_ref()
         .map(|url| url.scheme().to_owned())
         .unwrap_or_else(|| "http".to_owned());
+    // GitLab's `Gitlab.host_with_port`: the port only when it is not the scheme's default.
+    let fqdn = match parsed.as_ref().and_then(url::Url::port) {
+        Some(port) => format!("{host}:{port}"),
+        None => host.clone(),
+    };
     let port = parsed
         .as_ref()
         .and_then(url::Url::port_or_known_default)
@@ -65,7 +70,7 @@ pub fn pipeline_variables(app: &App, facts: &PipelineFacts<'_>) -> Vec<(String, 
         ("CI_SERVER_HOST".into(), host.clone()),
         ("CI_SERVER_PORT".into(), port),
         ("CI_SERVER_PROTOCOL".into(), protocol),
-        ("CI_SERVER_FQDN".into(), host),
+        ("CI_SERVER_FQDN".into(), fqdn),
         ("CI_SERVER_NAME".into(), "GitLab".into()),
         ("CI_SERVER_VERSION".into(), version.into()),
         (
