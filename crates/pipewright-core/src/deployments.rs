@@ -69,6 +69,12 @@ pub async fn drop_if_outdated(app: &App, job: &Job) -> Result<bool> {
     Ok(true)
 }
 
+/// Fails `job` when it is an outdated deployment job, without processing its pipeline (the
+/// caller does); whether it was failed.
+pub async fn fail_if_outdated(app: &App, job: &Job) -> Result<bool> {
+    Ok(is_outdated(app, job).await? && fail_outdated(app, job).await?)
+}
+
 /// GitLab's `has_outdated_deployment?`: a deployment job whose deployment is older than the
 /// environment's last successful one (and not of the same commit), in a project that
 /// prevents outdated deployment jobs. Finished jobs count only when rollbacks by retry are

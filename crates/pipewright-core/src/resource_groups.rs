@@ -103,6 +103,12 @@ async fn assign_once(app: &App, project_id: i64) -> Result<BTreeSet<i64>> {
         let Some(job) = jobs.iter().find(|job| job.id == next) else {
             continue;
         };
+        // GitLab's `enqueue_upcoming`: an outdated deployment job fails instead (the next
+        // round hands the resource on).
+        if crate::deployments::fail_if_outdated(app, job).await? {
+            touched.insert(job.pipeline_id);
+            continue;
+        }
         let update = state_after(job, Status::Pending, now);
         if app
             .store

@@ -903,3 +903,59 @@ async fn upcoming_jobs_of_a_resource_group() {
         .await
         .expect_status(StatusCode::FORBIDDEN);
 }
+
+/// `build` then a deployment job holding the `prod` resource group.
+const DEPLOY_WITH_RESOURCE: &str = "\
+stages: [build, deploy]
+build:
+  stage: build
+  script: make
+deploy:
+  stage: deploy
+  script: ./deploy
+  resource_group: prod
+  environment: production
+";
+
+#[tokio::test]
+async fn an_outdated_job_waiting_for_its_resource_fails_when_it_would_get_it() {
+    let t = TestApp::new().await;
+    let ci = t.project_with_ci(DEPLOY_WITH_RESOURCE).await;
+    let project = ci.project_id;
+    let runner = t.instance_runner().await;
+    run(&t, &runner, "build", "success").await;
+    let holder = t.claim(&runner).await;
+    let mut pipelines = Vec::new();
+    for version in ["v2", "v3"] {
+        let pipeline = t
+            .update_ci(
+                ROOT_TOKEN,
+                project,
+                &format!("{DEPLOY_WITH_RESOURCE}# {version}\n"),
+            )
+            .await;
+        run(&t, &runner, "build", "success").await;
+        pipelines.push(pipeline);
+    }
+    t.put(&format!("/api/v4/projects/{project}/resource_groups/prod"))
+        .token(ROOT_TOKEN)
+        .json(json!({ "process_mode": "newest_first" }))
+        .await
+        .expect_status(StatusCode::OK);
+    t.succeed(&holder).await;
+    // The newest pipeline deploys first; the middle one is then outdated.
+    let newest = t.claim(&runner).await;
+    assert_eq!(
+        newest.id,
+        t.job_id(project, pipelines[1], "deploy").await,
+        "newest_first"
+    );
+    t.succeed(&newest).await;
+    let middle = t.job_id(project, pipelines[0], "deploy").await;
+    let job = t.job(project, middle).await;
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["failure_reason"], "failed_outdated_deployment_job");
+    t.request_job(&runner)
+        .await
+        .expect_status(StatusCode::NO_CONTENT);
+}
