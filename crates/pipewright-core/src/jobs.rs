@@ -70,6 +70,16 @@ pub fn iso_seconds(ms: i64) -> String {
 /// Builds views for jobs of one project with a fixed number of queries (one store call).
 pub async fn views(app: &App, project: &Project, jobs: Vec<Job>) -> Result<Vec<JobView>> {
     let relations = app.store.job_relations(&jobs).await?;
+    views_from(app, project, jobs, relations).await
+}
+
+/// [`views`] from related records already read with the jobs.
+async fn views_from(
+    app: &App,
+    project: &Project,
+    jobs: Vec<Job>,
+    relations: pipewright_store::JobRelations,
+) -> Result<Vec<JobView>> {
     let pipelines: HashMap<i64, Pipeline> = relations
         .pipelines
         .into_iter()
@@ -132,11 +142,12 @@ pub async fn list_project_jobs(
     if !access.can_read_build() {
         return Err(Error::forbidden());
     }
-    let jobs = app
+    // The page and its related records in one store call.
+    let (jobs, relations) = app
         .store
-        .list_project_jobs(access.project.id, filter, limit, offset)
+        .list_project_jobs_with_relations(access.project.id, filter, limit, offset)
         .await?;
-    views(app, &access.project, jobs).await
+    views_from(app, &access.project, jobs, relations).await
 }
 
 /// A build of this project (bridges and other projects' jobs are `404 Not found`).
@@ -153,8 +164,14 @@ pub async fn get_job(app: &App, access: &ProjectAccess, job_id: i64) -> Result<J
     if !access.can_read_build() {
         return Err(Error::forbidden());
     }
-    let job = find_build(app, access, job_id).await?;
-    let mut views = views(app, &access.project, vec![job]).await?;
+    // The job and its related records in one store call, with `find_build`'s filter.
+    let (job, relations) = app
+        .store
+        .job_with_relations(job_id)
+        .await?
+        .filter(|(job, _)| job.project_id == access.project.id && job.is_build())
+        .ok_or_else(Error::record_not_found)?;
+    let mut views = views_from(app, &access.project, vec![job], relations).await?;
     views.pop().ok_or_else(Error::record_not_found)
 }
 

@@ -133,6 +133,84 @@ pub(crate) fn read_job(row: &rusqlite::Row<'_>) -> Result<Job, StoreError> {
     Job::try_from(JobRow::read(row)?)
 }
 
+/// A job by id on a reader connection.
+pub(crate) fn job_by_id(conn: &rusqlite::Connection, id: i64) -> Result<Option<Job>, StoreError> {
+    reader::query_optional(
+        conn,
+        &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"),
+        &[&id],
+        read_job,
+    )
+}
+
+/// One page of a project's builds on a reader connection (see [`Store::list_project_jobs`]).
+pub(crate) fn list_project_jobs(
+    conn: &rusqlite::Connection,
+    project_id: i64,
+    filter: &JobFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Job>, StoreError> {
+    // One indexed seek per status, merged by id: an `IN (...)` over several statuses would
+    // make SQLite read the project's whole history (or sort) instead.
+    let statuses: Vec<Option<Status>> = if filter.statuses.is_empty() {
+        vec![None]
+    } else {
+        let mut statuses = filter.statuses.clone();
+        statuses.sort_by_key(|status| status.as_str());
+        statuses.dedup();
+        statuses.into_iter().map(Some).collect()
+    };
+    // Portable text: `$n` numbered in order, each arm binding its own values.
+    let mut sql = String::new();
+    let mut params: Vec<&dyn rusqlite::ToSql> = Vec::new();
+    let status_texts: Vec<&'static str> = statuses
+        .iter()
+        .map(|status| status.map_or("", |status| status.as_str()))
+        .collect();
+    for (index, status) in statuses.iter().enumerate() {
+        if index > 0 {
+            sql.push_str(" UNION ALL ");
+        }
+        params.push(&project_id);
+        sql.push_str(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE project_id = ${} AND kind = 'build'",
+            params.len()
+        ));
+        if status.is_some() {
+            params.push(&status_texts[index]);
+            sql.push_str(&format!(" AND status = ${}", params.len()));
+        }
+        if let Some(ref_name) = &filter.ref_name {
+            params.push(ref_name);
+            sql.push_str(&format!(" AND ref_name = ${}", params.len()));
+        }
+        if let Some(before_id) = &filter.before_id {
+            params.push(before_id);
+            sql.push_str(&format!(" AND id < ${}", params.len()));
+        }
+        if let Some(after_id) = &filter.after_id {
+            params.push(after_id);
+            sql.push_str(&format!(" AND id > ${}", params.len()));
+        }
+    }
+    let backward = filter.after_id.is_some();
+    sql.push_str(if backward {
+        " ORDER BY id ASC LIMIT "
+    } else {
+        " ORDER BY id DESC LIMIT "
+    });
+    params.push(&limit);
+    sql.push_str(&format!("${} OFFSET ", params.len()));
+    params.push(&offset);
+    sql.push_str(&format!("${}", params.len()));
+    let mut jobs = reader::query(conn, &sql, &params, read_job)?;
+    if backward {
+        jobs.reverse();
+    }
+    Ok(jobs)
+}
+
 pub(crate) fn into_jobs(rows: Vec<JobRow>) -> Result<Vec<Job>, StoreError> {
     rows.into_iter().map(Job::try_from).collect()
 }
@@ -340,16 +418,7 @@ impl Store {
     }
 
     pub async fn job_by_id(&self, id: i64) -> Result<Option<Job>, StoreError> {
-        self.readers
-            .run(move |conn| {
-                reader::query_optional(
-                    conn,
-                    &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"),
-                    &[&id],
-                    read_job,
-                )
-            })
-            .await
+        self.readers.run(move |conn| job_by_id(conn, id)).await
     }
 
     /// Reads through the writer so a caller sees its own just-committed writes.
@@ -432,68 +501,9 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<Job>, StoreError> {
-        // One indexed seek per status, merged by id: an `IN (...)` over several statuses would
-        // make SQLite read the project's whole history (or sort) instead.
-        let statuses: Vec<Option<Status>> = if filter.statuses.is_empty() {
-            vec![None]
-        } else {
-            let mut statuses = filter.statuses.clone();
-            statuses.sort_by_key(|status| status.as_str());
-            statuses.dedup();
-            statuses.into_iter().map(Some).collect()
-        };
         let filter = filter.clone();
         self.readers
-            .run(move |conn| {
-                // Portable text: `$n` numbered in order, each arm binding its own values.
-                let mut sql = String::new();
-                let mut params: Vec<&dyn rusqlite::ToSql> = Vec::new();
-                let status_texts: Vec<&'static str> = statuses
-                    .iter()
-                    .map(|status| status.map_or("", |status| status.as_str()))
-                    .collect();
-                for (index, status) in statuses.iter().enumerate() {
-                    if index > 0 {
-                        sql.push_str(" UNION ALL ");
-                    }
-                    params.push(&project_id);
-                    sql.push_str(&format!(
-                        "SELECT {JOB_COLUMNS} FROM jobs WHERE project_id = ${} AND kind = 'build'",
-                        params.len()
-                    ));
-                    if status.is_some() {
-                        params.push(&status_texts[index]);
-                        sql.push_str(&format!(" AND status = ${}", params.len()));
-                    }
-                    if let Some(ref_name) = &filter.ref_name {
-                        params.push(ref_name);
-                        sql.push_str(&format!(" AND ref_name = ${}", params.len()));
-                    }
-                    if let Some(before_id) = &filter.before_id {
-                        params.push(before_id);
-                        sql.push_str(&format!(" AND id < ${}", params.len()));
-                    }
-                    if let Some(after_id) = &filter.after_id {
-                        params.push(after_id);
-                        sql.push_str(&format!(" AND id > ${}", params.len()));
-                    }
-                }
-                let backward = filter.after_id.is_some();
-                sql.push_str(if backward {
-                    " ORDER BY id ASC LIMIT "
-                } else {
-                    " ORDER BY id DESC LIMIT "
-                });
-                params.push(&limit);
-                sql.push_str(&format!("${} OFFSET ", params.len()));
-                params.push(&offset);
-                sql.push_str(&format!("${}", params.len()));
-                let mut jobs = reader::query(conn, &sql, &params, read_job)?;
-                if backward {
-                    jobs.reverse();
-                }
-                Ok(jobs)
-            })
+            .run(move |conn| list_project_jobs(conn, project_id, &filter, limit, offset))
             .await
     }
 
