@@ -14,29 +14,5 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check "python-gitlab>=4,<9"
 
-cargo build --quiet -p pipewright
-data="$(mktemp -d)"
-log="$data/serve.log"
-PIPEWRIGHT_INITIAL_ROOT_TOKEN="$token" target/debug/pipewright serve \
-  --data-dir "$data" --listen "127.0.0.1:$port" --builtin-runners 2 >"$log" 2>&1 &
-server=$!
-cleanup() {
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  rm -rf "$data"
-}
-trap cleanup EXIT
-
-for _ in $(seq 1 100); do
-  # /version needs a token, as on GitLab.
-  if curl -fsS -H "PRIVATE-TOKEN: $token" "http://127.0.0.1:$port/api/v4/version" >/dev/null 2>&1; then
-    break
-  fi
-  sleep 0.1
-done
-
-if ! "$venv/bin/python" scripts/python_gitlab_check.py "http://127.0.0.1:$port" "$token"; then
-  echo "--- server log ---"
-  tail -n 50 "$log"
-  exit 1
-fi
+source scripts/lib/check-server.sh
+run_against_fresh_server "$port" "$token" "$venv/bin/python" scripts/python_gitlab_check.py
