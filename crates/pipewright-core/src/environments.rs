@@ -348,7 +348,7 @@ pub async fn stop_environment(
 
 /// GitLab's `Environment#stop_actions`: the playable `on_stop` job of the last successful
 /// deployment's pipeline.
-async fn stop_action(
+pub(crate) async fn stop_action(
     app: &App,
     environment: &Environment,
 ) -> Result<Option<pipewright_store::model::Job>> {

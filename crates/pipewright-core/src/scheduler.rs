@@ -51,6 +51,9 @@ pub struct TimerConfig {
     /// The first run comes one period after start.
     pub watchdog_interval: Duration,
     pub watchdogs: Watchdogs,
+    /// How often environments past their `auto_stop_at` are stopped
+    /// ([`crate::environment_auto_stop::run`]); `auto_stop_in` is in minutes at least.
+    pub auto_stop_interval: Duration,
 }
 
 impl Default for TimerConfig {
@@ -59,6 +62,7 @@ impl Default for TimerConfig {
             interval: Duration::from_secs(1),
             watchdog_interval: Duration::from_secs(60),
             watchdogs: Watchdogs::default(),
+            auto_stop_interval: Duration::from_secs(60),
         }
     }
 }
@@ -202,7 +206,8 @@ fn log_outcome(outcome: Result<TickReport>) {
 }
 
 /// Enqueues due delayed jobs every `config.interval` and runs the watchdogs every
-/// `config.watchdog_interval`, until `shutdown` resolves. Errors are logged and the next
+/// `config.watchdog_interval` and the environments' auto-stop every
+/// `config.auto_stop_interval`, until `shutdown` resolves. Errors are logged and the next
 /// tick tries again.
 pub fn spawn(
     app: App,
@@ -213,6 +218,7 @@ pub fn spawn(
         let mut interval = tokio::time::interval(config.interval);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_watchdogs = tokio::time::Instant::now();
+        let mut last_auto_stop = tokio::time::Instant::now();
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -223,6 +229,12 @@ pub fn spawn(
                     if last_watchdogs.elapsed() >= config.watchdog_interval {
                         last_watchdogs = tokio::time::Instant::now();
                         log_outcome(run_watchdogs(&app, now, &config.watchdogs).await);
+                    }
+                    if last_auto_stop.elapsed() >= config.auto_stop_interval {
+                        last_auto_stop = tokio::time::Instant::now();
+                        crate::environment_auto_stop::log_outcome(
+                            crate::environment_auto_stop::run(&app, now).await,
+                        );
                     }
                 }
             }

@@ -258,6 +258,24 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Available environments whose `auto_stop_at` is before `now`, oldest first (GitLab's
+    /// `Environment.auto_stoppable`); served by the `environments_auto_stop` index.
+    pub async fn environments_to_auto_stop(
+        &self,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<Environment>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM environments
+             WHERE state = 'available' AND auto_stop_at IS NOT NULL AND auto_stop_at < $1
+             ORDER BY auto_stop_at, id LIMIT $2"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.write)
+        .await?)
+    }
+
     /// A successful deployment reached the environment.
     pub async fn record_environment_deployed(
         &self,

@@ -91,8 +91,8 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Server> {
     }
 
     let shutdown = CancellationToken::new();
-    // Delayed jobs and the watchdogs; what they act on is in the database, so a restart
-    // picks up where the last process stopped.
+    // Delayed jobs, the watchdogs and environment auto-stop; what they act on is in the
+    // database, so a restart picks up where the last process stopped.
     pipewright_core::scheduler::spawn(
         app.clone(),
         timer_config()?,
@@ -194,7 +194,9 @@ fn artifact_settings(config: &mut Config) -> anyhow::Result<()> {
 
 /// The watchdog thresholds, in seconds, from the environment (GitLab's defaults otherwise):
 /// `PIPEWRIGHT_RUNNING_JOB_UPDATE_TIMEOUT` (3600), `PIPEWRIGHT_CANCELING_JOB_TIMEOUT` (1800),
-/// `PIPEWRIGHT_PENDING_JOB_TIMEOUT` (86400), `PIPEWRIGHT_JOB_TIMEOUT_MARGIN` (900).
+/// `PIPEWRIGHT_PENDING_JOB_TIMEOUT` (86400), `PIPEWRIGHT_JOB_TIMEOUT_MARGIN` (900); and how
+/// often environments past `auto_stop_at` are stopped:
+/// `PIPEWRIGHT_ENVIRONMENT_AUTO_STOP_INTERVAL` (60).
 fn timer_config() -> anyhow::Result<pipewright_core::scheduler::TimerConfig> {
     let seconds = |name: &str, default: Duration| -> anyhow::Result<Duration> {
         match std::env::var(name) {
@@ -218,6 +220,10 @@ fn timer_config() -> anyhow::Result<pipewright_core::scheduler::TimerConfig> {
     )?;
     watchdogs.pending = seconds("PIPEWRIGHT_PENDING_JOB_TIMEOUT", watchdogs.pending)?;
     watchdogs.timeout_margin = seconds("PIPEWRIGHT_JOB_TIMEOUT_MARGIN", watchdogs.timeout_margin)?;
+    config.auto_stop_interval = seconds(
+        "PIPEWRIGHT_ENVIRONMENT_AUTO_STOP_INTERVAL",
+        config.auto_stop_interval,
+    )?;
     Ok(config)
 }
 
