@@ -48,7 +48,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn race(binary: PathBuf, jobs: usize, runners: usize, limit: u64) -> anyhow::Result<()> {
-    let work = tempfile::Builder::new()
+    let mut work = tempfile::Builder::new()
         .prefix("pipewright-dispatch-")
         .tempdir()?;
     let data_dir = work.path().join("data");
@@ -81,7 +81,12 @@ async fn race(binary: PathBuf, jobs: usize, runners: usize, limit: u64) -> anyho
             break;
         }
         if up.elapsed() > Duration::from_secs(60) {
-            bail!("the server did not start");
+            let log = std::fs::read_to_string(work.path().join("server.log")).unwrap_or_default();
+            work.disable_cleanup(true);
+            bail!(
+                "the server did not start ({}):\n{log}",
+                work.path().display()
+            );
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
