@@ -7,7 +7,7 @@
 use pipewright_store::model::Job;
 
 use crate::App;
-use crate::abilities::project_access;
+use crate::abilities::{DEVELOPER, ProjectAccess, project_access};
 use crate::auth::Actor;
 use crate::environments::{Environment, stop_action};
 use crate::error::{Error, Result};
@@ -31,34 +31,76 @@ pub struct AutoStopReport {
 pub async fn run(app: &App, now: i64) -> Result<AutoStopReport> {
     let mut report = AutoStopReport::default();
     for environment in app.store.environments_to_auto_stop(now, BATCH).await? {
-        match stop_action(app, &environment).await? {
-            Some(job) => {
-                // Claimed first (GitLab's `stop!` before the actions), so two passes never
-                // play the same job twice; moving on also clears `auto_stop_at`.
-                if !claim(app, &environment, "stopping").await? {
-                    continue;
-                }
-                match play_as_its_user(app, &job).await {
-                    Ok(()) => report.stopping.push(environment.id),
-                    Err(err) => {
-                        tracing::warn!(
-                            environment = environment.id,
-                            job = job.id,
-                            error = %err,
-                            "auto-stop could not play the stop job"
-                        );
-                        report.unplayable.push(environment.id);
-                    }
-                }
+        stop(app, &environment, &mut report).await?;
+    }
+    Ok(report)
+}
+
+/// `POST /projects/:id/environments/stop_stale` (GitLab's `Environments::StopStaleService`):
+/// the project's available environments neither updated nor deployed since `before` are
+/// stopped as by auto-stop. Developers and up; `before` must lie between ten years and a
+/// week ago.
+pub async fn stop_stale(
+    app: &App,
+    actor: &Actor,
+    access: &ProjectAccess,
+    before: i64,
+) -> Result<AutoStopReport> {
+    actor.require_write_scope()?;
+    if !(access.admin || access.level >= DEVELOPER) {
+        return Err(Error::forbidden());
+    }
+    const WEEK: i64 = 7 * 24 * 3600 * 1000;
+    const TEN_YEARS: i64 = 3653 * 24 * 3600 * 1000;
+    let now = pipewright_store::now_ms();
+    if before < now - TEN_YEARS || before > now - WEEK {
+        return Err(Error::BadRequest("Invalid Date".to_owned()));
+    }
+    let mut report = AutoStopReport::default();
+    loop {
+        let stale = app
+            .store
+            .stale_environments(access.project.id, before, BATCH)
+            .await?;
+        let done = i64::try_from(stale.len()).unwrap_or(BATCH) < BATCH;
+        for environment in stale {
+            stop(app, &environment, &mut report).await?;
+        }
+        if done {
+            return Ok(report);
+        }
+    }
+}
+
+/// GitLab's `AutoStopWorker` on one environment.
+async fn stop(app: &App, environment: &Environment, report: &mut AutoStopReport) -> Result<()> {
+    match stop_action(app, environment).await? {
+        Some(job) => {
+            // Claimed first (GitLab's `stop!` before the actions), so two passes never
+            // play the same job twice; moving on also clears `auto_stop_at`.
+            if !claim(app, environment, "stopping").await? {
+                return Ok(());
             }
-            None => {
-                if claim(app, &environment, "stopped").await? {
-                    report.stopped.push(environment.id);
+            match play_as_its_user(app, &job).await {
+                Ok(()) => report.stopping.push(environment.id),
+                Err(err) => {
+                    tracing::warn!(
+                        environment = environment.id,
+                        job = job.id,
+                        error = %err,
+                        "auto-stop could not play the stop job"
+                    );
+                    report.unplayable.push(environment.id);
                 }
             }
         }
+        None => {
+            if claim(app, environment, "stopped").await? {
+                report.stopped.push(environment.id);
+            }
+        }
     }
-    Ok(report)
+    Ok(())
 }
 
 async fn claim(app: &App, environment: &Environment, state: &str) -> Result<bool> {

@@ -234,3 +234,59 @@ async fn the_server_timer_runs_the_auto_stop_pass() {
     timer.await.expect("timer task");
     assert_eq!(state, "stopped");
 }
+
+#[tokio::test]
+async fn stop_stale_checks_its_date_and_leaves_recent_environments() {
+    let t = TestApp::new().await;
+    let ci = t.project_with_ci(NO_STOP_JOB).await;
+    let project = ci.project_id;
+    let runner = t.instance_runner().await;
+    run_job(&t, &runner, "deploy").await;
+    let review = environment_id(&t, project, "review/main").await;
+    let url = format!("/api/v4/projects/{project}/environments/stop_stale");
+    let days_ago = |days: i64| {
+        (chrono::Utc::now() - chrono::Duration::days(days))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+
+    let missing = t
+        .post(&url)
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+    assert_eq!(missing.json()["error"], "before is missing");
+    for too_recent_or_old in [days_ago(1), days_ago(3700)] {
+        let refused = t
+            .post(&format!("{url}?before={too_recent_or_old}"))
+            .token(ROOT_TOKEN)
+            .await
+            .expect_status(StatusCode::BAD_REQUEST);
+        assert_eq!(refused.json()["message"], "400 Bad request - Invalid Date");
+    }
+
+    // A reporter may not stop environments.
+    let reporter = t.create_user("reporter").await;
+    t.post(&format!("/api/v4/projects/{project}/members"))
+        .token(ROOT_TOKEN)
+        .json(serde_json::json!({ "user_id": reporter.id, "access_level": 20 }))
+        .await
+        .expect_status(StatusCode::CREATED);
+    t.post(&format!("{url}?before={}", days_ago(8)))
+        .token(&reporter.token)
+        .await
+        .expect_status(StatusCode::FORBIDDEN);
+
+    // Deployed just now: not stale.
+    let done = t
+        .post(&format!("{url}?before={}", days_ago(8)))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(
+        done,
+        serde_json::json!({ "message": "Successfully requested stop for all stale environments" })
+    );
+    assert_eq!(environment(&t, project, review).await["state"], "available");
+}

@@ -276,6 +276,28 @@ impl Store {
         .await?)
     }
 
+    /// GitLab's `deployed_and_updated_before`: a project's available environments updated
+    /// before `before` with no deployment updated since, in id order.
+    pub async fn stale_environments(
+        &self,
+        project_id: i64,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<Environment>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM environments e
+             WHERE e.project_id = $1 AND e.state = 'available' AND e.updated_at < $2
+               AND NOT EXISTS (SELECT 1 FROM deployments d
+                               WHERE d.environment_id = e.id AND d.updated_at >= $2)
+             ORDER BY e.id LIMIT $3"
+        ))
+        .bind(project_id)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.write)
+        .await?)
+    }
+
     /// A successful deployment reached the environment.
     pub async fn record_environment_deployed(
         &self,

@@ -15,7 +15,7 @@ use crate::pagination::Page;
 use crate::params::Params;
 
 /// An ISO 8601 time parameter as UTC milliseconds (Grape's `DateTime` coercion).
-fn time_param(params: &Params, key: &str) -> ApiResult<Option<i64>> {
+pub(super) fn time_param(params: &Params, key: &str) -> ApiResult<Option<i64>> {
     let Some(text) = params.string(key)? else {
         return Ok(None);
     };

@@ -181,3 +181,22 @@ pub async fn stop(
     let view = environments::stop_environment(&app, &actor, &access, environment_id, force).await?;
     Ok(Json(EnvironmentEntity::new(&view, &app.config.external_url)).into_response())
 }
+
+/// `POST /projects/:id/environments/stop_stale` (`before`, required).
+pub async fn stop_stale(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Response> {
+    actor.require_user()?;
+    params.require_present(&["before"])?;
+    let before = super::deployments::time_param(&params, "before")?
+        .ok_or_else(|| param_error("before is invalid"))?;
+    let access = projects::find_project(&app, &actor, &id).await?;
+    pipewright_core::environment_auto_stop::stop_stale(&app, &actor, &access, before).await?;
+    Ok(Json(serde_json::json!({
+        "message": "Successfully requested stop for all stale environments"
+    }))
+    .into_response())
+}

@@ -129,6 +129,10 @@ pub fn router(app: App) -> Router {
             "/projects/{id}/environments/{environment_id}/stop",
             post(environments::stop),
         )
+        .route(
+            "/projects/{id}/environments/stop_stale",
+            post(environments::stop_stale),
+        )
         .route("/projects/{id}/deployments", get(deployments::list))
         .route(
             "/projects/{id}/deployments/{deployment_id}",
