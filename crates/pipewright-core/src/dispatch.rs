@@ -214,9 +214,10 @@ async fn checked(app: &App, runner: &Runner, job_id: i64) -> Result<Checked> {
         return Ok(Checked::Passed);
     }
     // GitLab drops a job whose dependencies lost their artifacts instead of handing it out,
-    // and an outdated deployment job.
+    // an outdated deployment job, and one deploying to an environment protected from its user.
     if crate::artifacts::fail_if_missing_dependency(app, &job).await?
         || crate::deployments::drop_if_outdated(app, &job).await?
+        || crate::protected_environments::drop_if_protected_from_user(app, &job).await?
     {
         return Ok(Checked::Passed);
     }

@@ -423,3 +423,37 @@ async fn unprotected_and_other_environments_are_not_restricted() {
         .await
         .expect_status(StatusCode::OK);
 }
+
+const AUTO_DEPLOY: &str = "\
+deploy:
+  script: ./deploy
+  environment: production
+";
+
+/// GitLab's EE `ProcessBuildService#enqueue`: a job whose user may not deploy to its
+/// protected environment fails with `protected_environment_failure` instead of running.
+#[tokio::test]
+async fn a_job_of_a_user_without_deploy_access_fails_instead_of_running() {
+    let s = setup().await;
+    protect(&s, json!([{ "access_level": 40 }])).await;
+    let runner = s.t.instance_runner().await;
+
+    let pipeline =
+        s.t.update_ci(&s.developer.token, s.project, AUTO_DEPLOY)
+            .await;
+    let job = s.t.job_id(s.project, pipeline, "deploy").await;
+    s.t.request_job(&runner)
+        .await
+        .expect_status(StatusCode::NO_CONTENT);
+    let failed = s.t.job(s.project, job).await;
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["failure_reason"], "protected_environment_failure");
+    assert_eq!(s.t.pipeline_status(s.project, pipeline).await, "failed");
+
+    // A Maintainer's deployment runs.
+    let pipeline =
+        s.t.update_ci(&s.maintainer.token, s.project, AUTO_DEPLOY)
+            .await;
+    let job = s.t.job_id(s.project, pipeline, "deploy").await;
+    assert_eq!(s.t.claim(&runner).await.id, job);
+}
