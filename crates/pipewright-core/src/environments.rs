@@ -304,6 +304,51 @@ pub async fn delete_environment(
     Ok(())
 }
 
+/// What `DELETE /projects/:id/environments/review_apps` found (GitLab's
+/// `ScheduleToDeleteReviewAppsService` result).
+#[derive(Debug, Clone, Default)]
+pub struct ReviewAppsCleanup {
+    /// Deleted, or to be deleted when it is a dry run.
+    pub scheduled: Vec<Environment>,
+    /// Found but not deletable by the caller (always empty: every stopped environment a
+    /// Developer sees is deletable).
+    pub unprocessable: Vec<Environment>,
+}
+
+/// `DELETE /projects/:id/environments/review_apps`: stopped `review/` environments created
+/// before `before`, at most `limit`, oldest first; deleted unless `dry_run`. `None` when the
+/// caller may read environments but not delete them (GitLab answers 401 then). GitLab marks
+/// them for deletion a week later; they go at once here.
+pub async fn delete_review_apps(
+    app: &App,
+    actor: &Actor,
+    access: &ProjectAccess,
+    before: i64,
+    limit: i64,
+    dry_run: bool,
+) -> Result<Option<ReviewAppsCleanup>> {
+    require_read(access)?;
+    actor.require_write_scope()?;
+    if !can_write(access) {
+        return Ok(None);
+    }
+    let scheduled = app
+        .store
+        .stopped_review_apps(access.project.id, before, limit)
+        .await?;
+    if !dry_run {
+        for environment in &scheduled {
+            app.store
+                .delete_environment(access.project.id, environment.id)
+                .await?;
+        }
+    }
+    Ok(Some(ReviewAppsCleanup {
+        scheduled,
+        unprocessable: Vec::new(),
+    }))
+}
+
 /// `POST /projects/:id/environments/:environment_id/stop`: plays the `on_stop` job of the
 /// last successful deployment (the environment is `stopping` until it succeeds), or stops
 /// at once when there is none or `force` is given.

@@ -290,3 +290,85 @@ async fn stop_stale_checks_its_date_and_leaves_recent_environments() {
     );
     assert_eq!(environment(&t, project, review).await["state"], "available");
 }
+
+#[tokio::test]
+async fn review_apps_are_listed_then_deleted() {
+    let t = TestApp::new().await;
+    let ci = t.project_with_ci(NO_STOP_JOB).await;
+    let project = ci.project_id;
+    let runner = t.instance_runner().await;
+    run_job(&t, &runner, "deploy").await;
+    let review = environment_id(&t, project, "review/main").await;
+    let base = format!("/api/v4/projects/{project}/environments");
+    // Created now: only a `before` in the future finds it, once it is stopped.
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let url = format!("{base}/review_apps?before={later}");
+
+    let found = t
+        .delete(&url)
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(
+        found,
+        serde_json::json!({ "scheduled_entries": [], "unprocessable_entries": [] })
+    );
+    let report = run(&t.app, i64::MAX).await.expect("pass");
+    assert_eq!(report.stopped, vec![review]);
+
+    // The default is a dry run.
+    let found = t
+        .delete(&url)
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(found["scheduled_entries"][0]["id"], review);
+    assert_eq!(found["scheduled_entries"][0]["name"], "review/main");
+    environment(&t, project, review).await;
+    // Not old enough by default (30 days).
+    let default = t
+        .delete(&format!("{base}/review_apps"))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::OK)
+        .json();
+    assert_eq!(default["scheduled_entries"], serde_json::json!([]));
+    t.delete(&format!("{url}&limit=0"))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::BAD_REQUEST);
+
+    // A reporter reads environments but may not delete them.
+    let reporter = t.create_user("reporter").await;
+    t.post(&format!("/api/v4/projects/{project}/members"))
+        .token(ROOT_TOKEN)
+        .json(serde_json::json!({ "user_id": reporter.id, "access_level": 20 }))
+        .await
+        .expect_status(StatusCode::CREATED);
+    let refused = t
+        .delete(&url)
+        .token(&reporter.token)
+        .await
+        .expect_status(StatusCode::UNAUTHORIZED)
+        .json();
+    assert_eq!(
+        refused["message"],
+        "You do not have permission to destroy environments in this project"
+    );
+
+    let deleted = t
+        .delete(&format!("{url}&dry_run=false"))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::ACCEPTED)
+        .json();
+    assert_eq!(deleted["scheduled_entries"][0]["id"], review);
+    t.get(&format!("{base}/{review}"))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::NOT_FOUND);
+}

@@ -298,6 +298,27 @@ impl Store {
         .await?)
     }
 
+    /// GitLab's `stopped_review_apps`: a project's stopped environments in the `review/`
+    /// folder created before `before`, oldest first.
+    pub async fn stopped_review_apps(
+        &self,
+        project_id: i64,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<Environment>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM environments
+             WHERE project_id = $1 AND state = 'stopped' AND substr(name, 1, 7) = 'review/'
+               AND created_at < $2
+             ORDER BY created_at, id LIMIT $3"
+        ))
+        .bind(project_id)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.write)
+        .await?)
+    }
+
     /// A successful deployment reached the environment.
     pub async fn record_environment_deployed(
         &self,

@@ -10,7 +10,7 @@ use pipewright_core::environments::{
 use pipewright_core::{App, Error, projects};
 
 use crate::auth::Auth;
-use crate::entities::environment::EnvironmentEntity;
+use crate::entities::environment::{EnvironmentBasicEntity, EnvironmentEntity};
 use crate::error::{ApiResult, param_error};
 use crate::pagination::Page;
 use crate::params::Params;
@@ -199,4 +199,49 @@ pub async fn stop_stale(
         "message": "Successfully requested stop for all stale environments"
     }))
     .into_response())
+}
+
+/// `DELETE /projects/:id/environments/review_apps` (`before`: 30 days ago, `limit`: 100 in
+/// 1..=1000, `dry_run`: true).
+pub async fn delete_review_apps(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Response> {
+    const DAY: i64 = 24 * 3600 * 1000;
+    actor.require_user()?;
+    let before = super::deployments::time_param(&params, "before")?
+        .unwrap_or_else(|| pipewright_core::now_ms() - 30 * DAY);
+    let limit = params.int("limit")?.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(param_error("limit does not have a valid value"));
+    }
+    let dry_run = params.bool("dry_run")?.unwrap_or(true);
+    let access = projects::find_project(&app, &actor, &id).await?;
+    let basic = |list: &[pipewright_core::environments::Environment]| {
+        list.iter()
+            .map(EnvironmentBasicEntity::new)
+            .collect::<Vec<_>>()
+    };
+    let Some(cleanup) =
+        environments::delete_review_apps(&app, &actor, &access, before, limit, dry_run).await?
+    else {
+        let body = serde_json::json!({
+            "scheduled_entries": [],
+            "unprocessable_entries": [],
+            "message": "You do not have permission to destroy environments in this project",
+        });
+        return Ok((StatusCode::UNAUTHORIZED, Json(body)).into_response());
+    };
+    let body = serde_json::json!({
+        "scheduled_entries": basic(&cleanup.scheduled),
+        "unprocessable_entries": basic(&cleanup.unprocessable),
+    });
+    let status = if dry_run {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((status, Json(body)).into_response())
 }

@@ -133,6 +133,10 @@ pub fn router(app: App) -> Router {
             "/projects/{id}/environments/stop_stale",
             post(environments::stop_stale),
         )
+        .route(
+            "/projects/{id}/environments/review_apps",
+            delete(environments::delete_review_apps),
+        )
         .route("/projects/{id}/deployments", get(deployments::list))
         .route(
             "/projects/{id}/deployments/{deployment_id}",
