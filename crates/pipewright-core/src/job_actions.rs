@@ -51,7 +51,7 @@ pub async fn cancel(
         return Err(Error::forbidden());
     }
     let job = crate::jobs::find_build(app, access, job_id).await?;
-    if !crate::protected_refs::may_act_on_job_ref(app, access, &job).await? {
+    if !crate::protected_refs::may_act_on_job_ref(app, actor, access, &job).await? {
         return Err(Error::forbidden());
     }
     if force && !access.can_admin_build() {
@@ -83,7 +83,7 @@ pub async fn retry(app: &App, actor: &Actor, access: &ProjectAccess, job_id: i64
     if !access.can_update_build() {
         return Err(Error::forbidden());
     }
-    if !crate::protected_refs::may_act_on_job_ref(app, access, &job).await? {
+    if !crate::protected_refs::may_act_on_job_ref(app, actor, access, &job).await? {
         return Err(Error::forbidden());
     }
     if job.retried || !is_retryable(job.status) || crate::downstream::blocks_retry(&job) {
@@ -134,7 +134,7 @@ pub async fn erase(app: &App, actor: &Actor, access: &ProjectAccess, job_id: i64
     let protected = crate::protected_refs::job_ref_protected(app, &job).await?;
     let own_job = job.user_id == Some(user.id) && access.can_update_build() && !protected;
     if !(access.can_admin_build() || own_job)
-        || !crate::protected_refs::may_act_on_job_ref(app, access, &job).await?
+        || !crate::protected_refs::may_act_on_job_ref(app, actor, access, &job).await?
     {
         return Err(Error::forbidden());
     }
@@ -168,7 +168,9 @@ pub async fn play(
         return Err(Error::forbidden());
     }
     // A bridge's `play_job` depends only on the downstream branch (GitLab's BridgePolicy).
-    if job.is_build() && !crate::protected_refs::may_act_on_job_ref(app, access, &job).await? {
+    if job.is_build()
+        && !crate::protected_refs::may_act_on_job_ref(app, actor, access, &job).await?
+    {
         return Err(Error::forbidden());
     }
     if !job.is_build() && !crate::bridges::may_play(app, actor, access, &job).await? {

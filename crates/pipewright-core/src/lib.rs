@@ -44,6 +44,7 @@ pub mod processing;
 pub mod project_features;
 pub mod project_settings;
 pub mod projects;
+pub mod protected_environments;
 pub mod protected_refs;
 pub mod protected_tags;
 pub mod queue;

@@ -318,10 +318,17 @@ pub async fn set_ref_protected_variable(
 /// The protected-ref part of `cancel_build`, `retry_job`, `play_job` (and of `erase_build`
 /// for Maintainers): a job on a protected branch needs push or merge rights to it, one on a
 /// protected tag the right to create the tag.
-pub async fn may_act_on_job_ref(app: &App, access: &ProjectAccess, job: &Job) -> Result<bool> {
-    // GitLab's BuildPolicy also prevents acting on an outdated deployment job.
+pub async fn may_act_on_job_ref(
+    app: &App,
+    actor: &Actor,
+    access: &ProjectAccess,
+    job: &Job,
+) -> Result<bool> {
+    // GitLab's BuildPolicy also prevents acting on an outdated deployment job, and (EE) on
+    // a job deploying to a protected environment the caller may not deploy to.
     Ok(may_update_ref(app, access, &job.ref_name, job.tag).await?
-        && !crate::deployments::is_outdated(app, job).await?)
+        && !crate::deployments::is_outdated(app, job).await?
+        && crate::protected_environments::may_deploy(app, actor, access, job).await?)
 }
 
 /// GitLab's `allowed_to_write_ref?` for running a pipeline: a protected branch needs push

@@ -29,6 +29,7 @@ mod processing;
 mod project_settings;
 mod projects;
 mod protected_branches;
+mod protected_environments;
 mod redirect_routes;
 mod resource_groups;
 mod runner_admin;
@@ -64,6 +65,9 @@ pub use processing::{CreatedTransition, ProcessingRow, StatusGroup};
 pub use project_settings::{ProjectListFilter, ProjectUpdate};
 pub use projects::NewProject;
 pub use protected_branches::{NewProtectedBranch, ProtectedBranch};
+pub use protected_environments::{
+    DeployAccessLevel, NewDeployAccessLevel, ProtectedEnvironment, ProtectedEnvironmentUpdate,
+};
 pub use reader::QUERY_TARGET;
 pub use resource_groups::ResourceGroup;
 pub use runner_admin::{ManagerContact, RunnerJobFilter, RunnerManager, RunnerSettings};

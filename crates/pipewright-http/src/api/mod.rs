@@ -17,6 +17,7 @@ mod pipelines;
 mod project_settings;
 mod projects;
 mod protected_branches;
+mod protected_environments;
 mod protected_tags;
 mod repository;
 mod resource_groups;
@@ -235,6 +236,16 @@ pub fn router(app: App) -> Router {
             get(protected_branches::get)
                 .patch(protected_branches::update)
                 .delete(protected_branches::delete),
+        )
+        .route(
+            "/projects/{id}/protected_environments",
+            get(protected_environments::list).post(protected_environments::create),
+        )
+        .route(
+            "/projects/{id}/protected_environments/{name}",
+            get(protected_environments::get)
+                .put(protected_environments::update)
+                .delete(protected_environments::delete),
         )
         .route(
             "/projects/{id}/protected_tags",
