@@ -372,3 +372,39 @@ async fn review_apps_are_listed_then_deleted() {
         .await
         .expect_status(StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_stop_job_its_user_may_no_longer_play_leaves_the_environment_stopping() {
+    let t = TestApp::new().await;
+    let ci = t.project_with_ci(REVIEW).await;
+    let project = ci.project_id;
+    let runner = t.instance_runner().await;
+    run_job(&t, &runner, "deploy").await;
+    run_job(&t, &runner, "production").await;
+    let review = environment_id(&t, project, "review/main").await;
+    let stop_job = t.job_id(project, ci.pipeline_id, "stop_review").await;
+
+    // "No one" may merge into `main` any more, administrators included.
+    let branches = format!("/api/v4/projects/{project}/protected_branches");
+    t.delete(&format!("{branches}/main"))
+        .token(ROOT_TOKEN)
+        .await
+        .expect_status(StatusCode::NO_CONTENT);
+    t.post(&branches)
+        .token(ROOT_TOKEN)
+        .json(serde_json::json!({
+            "name": "main", "push_access_level": 0, "merge_access_level": 0
+        }))
+        .await
+        .expect_status(StatusCode::CREATED);
+
+    let report = run(&t.app, i64::MAX).await.expect("pass");
+    assert_eq!(report.unplayable, vec![review]);
+    // As in GitLab, `stop!` came first: the environment waits for a forced stop.
+    assert_eq!(environment(&t, project, review).await["state"], "stopping");
+    assert_eq!(t.job(project, stop_job).await["status"], "manual");
+    assert_eq!(
+        run(&t.app, i64::MAX).await.expect("pass"),
+        AutoStopReport::default()
+    );
+}
