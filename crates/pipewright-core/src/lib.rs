@@ -15,6 +15,7 @@ pub mod bridges;
 pub mod cache_payload;
 pub mod cluster_agents;
 pub mod commit_cache;
+mod component_version;
 pub mod coverage;
 pub mod deployments;
 mod dispatch;
@@ -25,7 +26,6 @@ pub mod environments;
 pub mod error;
 pub mod force_push_guard;
 pub mod groups;
-mod component_version;
 mod include_project;
 pub mod job_actions;
 pub mod job_options;
@@ -74,7 +74,7 @@ pub mod model {
     pub use pipewright_store::model::*;
 }
 
-pub use pipewright_domain::{Status, When};
 /// Pipeline inputs (`spec:inputs` of the main configuration) and GitLab's parsing of them.
 pub use pipewright_ciyaml::{PipelineInputs, parse_input_params};
+pub use pipewright_domain::{Status, When};
 pub use pipewright_store::now_ms;

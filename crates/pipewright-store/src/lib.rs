@@ -12,10 +12,10 @@ mod reader;
 
 mod artifacts;
 mod cluster_agents;
+mod credentials;
 mod deployments;
 mod dispatch;
 mod environments;
-mod credentials;
 mod groups;
 mod job_relations;
 mod job_token_scope;
