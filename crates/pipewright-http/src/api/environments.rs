@@ -159,13 +159,7 @@ pub async fn delete(
     State(app): State<App>,
     Auth(actor): Auth,
     Path((id, environment_id)): Path<(String, String)>,
-    params: Params,
 ) -> ApiResult<Response> {
-    // The static `review_apps` route does not always win over this one in the route table
-    // (seen with matchit 0.8.4 once more `/projects/{id}/...` routes were added).
-    if environment_id == "review_apps" {
-        return delete_review_apps(State(app), Auth(actor), Path(id), params).await;
-    }
     actor.require_user()?;
     let environment_id = super::id_param("environment_id", &environment_id)?;
     let access = projects::find_project(&app, &actor, &id).await?;
