@@ -8,14 +8,13 @@
 //! `Ci::RegisterJobService#scheduler_failure!`, auto-retried twice by default), its token
 //! dies with it, and the runner is offered the next candidate.
 
-use pipewright_domain::Status;
+use pipewright_domain::{FailureReason, Status};
 use pipewright_protocol::{JobRequest, JobResponse};
 use pipewright_store::model::{Job, Runner};
 use pipewright_store::{DispatchCandidate, JobClaim, RunnerManager};
 
 use crate::App;
 use crate::error::{Error, Result};
-use crate::processing::state_after;
 use crate::runners::{JobRequestOutcome, runner_can_pick, runner_may_take};
 use crate::tokens::{JOB_TOKEN_PREFIX, generate, hash_token};
 
@@ -254,28 +253,9 @@ async fn deliver(app: &App, job: &Job, runner: &Runner, token: &str) -> Result<J
 /// budget allows, and processes its pipeline. Best effort: a store that fails here too
 /// leaves the job to the running-without-update watchdog.
 async fn drop_claimed(app: &App, job: &Job) {
-    let dropped = async {
-        let mut update = state_after(job, Status::Failed, pipewright_store::now_ms());
-        update.failure_reason = Some("scheduler_failure".into());
-        if !app
-            .store
-            .update_job_state(job.id, Status::Running, &update)
-            .await?
-        {
-            return Ok(());
-        }
-        app.traces.close(job.id);
-        if let Some(failed) = app.store.job_by_id_fresh(job.id).await?
-            && crate::auto_retry::retry_if_allowed(app, &failed)
-                .await?
-                .is_none()
-        {
-            crate::pipeline_actions::after_counted_failure(app, &failed).await?;
-        }
-        crate::processing::process_pipeline(app, job.pipeline_id).await
-    };
-    let result: Result<()> = dropped.await;
-    if let Err(err) = result {
+    let dropped =
+        crate::job_updates::drop_job(app, job, Status::Running, FailureReason::SchedulerFailure);
+    if let Err(err) = dropped.await {
         tracing::error!(job_id = job.id, %err, "could not drop a job whose hand-out failed");
     }
 }

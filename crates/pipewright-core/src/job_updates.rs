@@ -1,7 +1,7 @@
 //! What runners report about a job they run: `PUT /jobs/:id` and `PATCH /jobs/:id/trace`.
 
 use pipewright_ciyaml::JobOptions;
-use pipewright_domain::Status;
+use pipewright_domain::{FailureReason, Status};
 use pipewright_protocol::{JobState, UpdateJobRequest};
 use pipewright_store::model::Job;
 
@@ -217,30 +217,36 @@ async fn drop_for_size(app: &App, job: &Job) -> Error {
         job_status: None,
         message: "403 Forbidden".into(),
     };
-    let mut update = state_after(job, Status::Failed, pipewright_store::now_ms());
-    update.failure_reason = Some("trace_size_exceeded".into());
-    let dropped = async {
-        if !app
-            .store
-            .update_job_state(job.id, job.status, &update)
-            .await?
-        {
-            return Ok(());
-        }
-        app.traces.close(job.id);
-        if let Some(failed) = app.store.job_by_id_fresh(job.id).await?
-            && crate::auto_retry::retry_if_allowed(app, &failed)
-                .await?
-                .is_none()
-        {
-            crate::pipeline_actions::after_counted_failure(app, &failed).await?;
-        }
-        process_pipeline(app, job.pipeline_id).await
-    };
-    match dropped.await {
-        Ok(()) => forbidden,
+    match drop_job(app, job, job.status, FailureReason::TraceSizeExceeded).await {
+        Ok(_) => forbidden,
         Err(err) => err,
     }
+}
+
+/// The server fails a job (GitLab's `build.drop(reason)`) if it is still in `from`: its log is
+/// closed, `retry:` applies as to any failure, and its pipeline is processed. Whether this
+/// call failed it (false: the job had moved on meanwhile).
+pub(crate) async fn drop_job(
+    app: &App,
+    job: &Job,
+    from: Status,
+    reason: FailureReason,
+) -> Result<bool> {
+    let mut update = state_after(job, Status::Failed, pipewright_store::now_ms());
+    update.failure_reason = Some(reason.as_str().to_owned());
+    if !app.store.update_job_state(job.id, from, &update).await? {
+        return Ok(false);
+    }
+    app.traces.close(job.id);
+    if let Some(failed) = app.store.job_by_id_fresh(job.id).await?
+        && crate::auto_retry::retry_if_allowed(app, &failed)
+            .await?
+            .is_none()
+    {
+        crate::pipeline_actions::after_counted_failure(app, &failed).await?;
+    }
+    process_pipeline(app, job.pipeline_id).await?;
+    Ok(true)
 }
 
 /// Replaces every occurrence of `secret` in `bytes` with `x`s.

@@ -173,26 +173,9 @@ async fn enqueue_scheduled(app: &App, job: &Job) -> Result<bool> {
 }
 
 /// The server fails a job (GitLab's `drop`): the runner learns it from its next call (403
-/// with `Job-Status: failed`); `retry:` applies as to any failure.
+/// with `Job-Status: failed`).
 async fn drop_job(app: &App, job: &Job, reason: FailureReason) -> Result<bool> {
-    let mut update = state_after(job, Status::Failed, pipewright_store::now_ms());
-    update.failure_reason = Some(reason.as_str().to_owned());
-    if !app
-        .store
-        .update_job_state(job.id, job.status, &update)
-        .await?
-    {
-        return Ok(false);
-    }
-    if let Some(failed) = app.store.job_by_id_fresh(job.id).await?
-        && crate::auto_retry::retry_if_allowed(app, &failed)
-            .await?
-            .is_none()
-    {
-        crate::pipeline_actions::after_counted_failure(app, &failed).await?;
-    }
-    process_pipeline(app, job.pipeline_id).await?;
-    Ok(true)
+    crate::job_updates::drop_job(app, job, job.status, reason).await
 }
 
 fn log_outcome(outcome: Result<TickReport>) {
