@@ -11,7 +11,7 @@ pub(crate) const ONE_WEEK: u64 = 7 * 86_400;
 pub(crate) const ONE_MONTH: u64 = 30 * 86_400;
 
 /// Seconds, or `None` when the text is not a duration.
-pub(crate) fn parse(text: &str) -> Option<u64> {
+pub fn parse(text: &str) -> Option<u64> {
     let text = text.trim().to_ascii_lowercase();
     if text.is_empty() {
         return None;

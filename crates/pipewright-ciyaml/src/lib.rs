@@ -52,6 +52,7 @@ use std::collections::HashMap;
 
 use serde_norway::{Mapping, Value};
 
+pub use duration::parse as parse_duration;
 pub use error::{ConfigError, ErrorKind};
 pub use inputs::parse_input_params;
 pub use model::{

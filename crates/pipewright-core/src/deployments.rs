@@ -392,60 +392,10 @@ fn plan_link(
     })
 }
 
-/// `auto_stop_in` (`1 day`, `2h 30m`, `1 week`); `never` and unreadable values are `None`.
+/// `auto_stop_in` (`1 day`, `2h 30m`, `1 week`) in seconds, read as every other CI duration;
+/// `never` and unreadable values are `None`.
 fn parse_duration_seconds(text: &str) -> Option<i64> {
-    let text = text.trim().to_lowercase();
-    if text.is_empty() || text == "never" {
-        return None;
-    }
-    if let Ok(seconds) = text.parse::<i64>() {
-        return Some(seconds);
-    }
-    let mut total = 0f64;
-    let mut number: Option<f64> = None;
-    let mut rest = text.as_str();
-    while !rest.is_empty() {
-        rest = rest.trim_start_matches([' ', ',']);
-        if rest.is_empty() {
-            break;
-        }
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if digits > 0 {
-            number = Some(rest[..digits].parse().ok()?);
-            rest = &rest[digits..];
-            continue;
-        }
-        let word_end = rest
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(rest.len());
-        let word = &rest[..word_end];
-        rest = &rest[word_end..];
-        if word == "and" {
-            continue;
-        }
-        let unit = unit_seconds(word)?;
-        total += number.take()? * unit;
-    }
-    if number.is_some() {
-        return None;
-    }
-    // Whole seconds; realistic durations are far below i64::MAX.
-    Some(total.round() as i64)
-}
-
-fn unit_seconds(word: &str) -> Option<f64> {
-    Some(match word {
-        "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
-        "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
-        "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
-        "d" | "day" | "days" => 86_400.0,
-        "w" | "wk" | "wks" | "week" | "weeks" => 604_800.0,
-        "mo" | "mon" | "mos" | "month" | "months" => 2_629_746.0,
-        "y" | "yr" | "yrs" | "year" | "years" => 31_556_952.0,
-        _ => return None,
-    })
+    pipewright_ciyaml::parse_duration(text).and_then(|seconds| i64::try_from(seconds).ok())
 }
 
 #[cfg(test)]
