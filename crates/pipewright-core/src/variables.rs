@@ -30,29 +30,50 @@ pub struct PipelineFacts<'a> {
     pub pipeline: Option<&'a Pipeline>,
 }
 
-/// Project, server and commit variables (§10), in GitLab's precedence order.
-pub fn pipeline_variables(app: &App, facts: &PipelineFacts<'_>) -> Vec<(String, String)> {
-    let server_url = app.config.external_url.clone();
-    let project_url = format!("{server_url}/{}", facts.project.full_path);
-    let parsed = url::Url::parse(&server_url).ok();
+/// The `CI_SERVER_*` parts of the external URL.
+struct ServerAddress {
+    host: String,
+    port: String,
+    protocol: String,
+    /// GitLab's `Gitlab.host_with_port`: the port only when it is not the scheme's default.
+    fqdn: String,
+}
+
+fn server_address(server_url: &str) -> ServerAddress {
+    let parsed = url::Url::parse(server_url).ok();
     let host = parsed
         .as_ref()
         .and_then(|url| url.host_str().map(str::to_owned))
         .unwrap_or_default();
-    let protocol = parsed
-        .as_ref()
-        .map(|url| url.scheme().to_owned())
-        .unwrap_or_else(|| "http".to_owned());
-    // GitLab's `Gitlab.host_with_port`: the port only when it is not the scheme's default.
     let fqdn = match parsed.as_ref().and_then(url::Url::port) {
         Some(port) => format!("{host}:{port}"),
         None => host.clone(),
     };
-    let port = parsed
-        .as_ref()
-        .and_then(url::Url::port_or_known_default)
-        .map(|port| port.to_string())
-        .unwrap_or_default();
+    ServerAddress {
+        port: parsed
+            .as_ref()
+            .and_then(url::Url::port_or_known_default)
+            .map(|port| port.to_string())
+            .unwrap_or_default(),
+        protocol: parsed
+            .as_ref()
+            .map(|url| url.scheme().to_owned())
+            .unwrap_or_else(|| "http".to_owned()),
+        host,
+        fqdn,
+    }
+}
+
+/// Project, server and commit variables (§10), in GitLab's precedence order.
+pub fn pipeline_variables(app: &App, facts: &PipelineFacts<'_>) -> Vec<(String, String)> {
+    let server_url = app.config.external_url.clone();
+    let project_url = format!("{server_url}/{}", facts.project.full_path);
+    let ServerAddress {
+        host,
+        port,
+        protocol,
+        fqdn,
+    } = server_address(&server_url);
     let root_namespace = facts
         .namespace
         .full_path
@@ -202,7 +223,19 @@ pub fn user_variables(user: &User) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::slug;
+    use super::{server_address, slug};
+
+    #[test]
+    fn the_server_fqdn_carries_only_a_non_default_port() {
+        let with_port = server_address("http://ci.example:8080");
+        assert_eq!(with_port.host, "ci.example");
+        assert_eq!(with_port.port, "8080");
+        assert_eq!(with_port.fqdn, "ci.example:8080");
+        let default_port = server_address("https://ci.example");
+        assert_eq!(default_port.port, "443");
+        assert_eq!(default_port.protocol, "https");
+        assert_eq!(default_port.fqdn, "ci.example");
+    }
 
     #[test]
     fn slugs_follow_gitlab() {
